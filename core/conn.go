@@ -1,0 +1,96 @@
+package gws
+
+import (
+	"context"
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gwsgo/gws/core/internal/bufpool"
+	"github.com/gwsgo/gws/core/internal/utf8v"
+)
+
+// Conn is one WebSocket connection. Its write methods are safe for
+// concurrent use; each writes one whole frame. Events are delivered by
+// ReadLoop.
+type Conn struct {
+	// Storage holds values for the life of the connection; it is the
+	// Request's Storage from the handshake.
+	Storage *Storage
+
+	// Context carries the values of the handshake request's context and is
+	// cancelled when the connection ends.
+	Context context.Context
+
+	cancel      context.CancelFunc
+	nc          net.Conn
+	raw         syscall.RawConn       // nil when nc exposes no file descriptor
+	readyFn     func(fd uintptr) bool // c.tryRead, bound once so waiting does not allocate
+	server      bool
+	up          *Upgrader
+	opts        *ServerOptions
+	handler     EventHandler
+	subProtocol string
+
+	// Read side, touched only by the goroutine running ReadLoop.
+	rbuf       *[]byte // borrowed while bytes are in flight, nil when idle
+	rpos, rend int
+	rerr       error // error met by tryRead
+	msg        *[]byte
+	msgOp      Opcode
+	text       utf8v.Validator
+	peerCode   Code
+	peerReason []byte
+
+	wmu       sync.Mutex
+	closeSent bool  // a close frame went out (or the connection ended): no more frames
+	werr      error // the write error that ended the connection
+
+	closing atomic.Bool // Close was called or a write failed: the read error is expected
+}
+
+// RemoteAddr returns the peer's network address.
+func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+
+// LocalAddr returns the local network address.
+func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
+
+// NetConn returns the underlying connection. Reading or writing it directly
+// corrupts the WebSocket stream; it is there for deadlines and addresses.
+func (c *Conn) NetConn() net.Conn { return c.nc }
+
+// SubProtocol returns the subprotocol negotiated in the handshake, or "".
+func (c *Conn) SubProtocol() string { return c.subProtocol }
+
+// SetDeadline sets the read and write deadline to d from now, as a
+// heartbeat does after each pong; d <= 0 removes it. A read that reaches the
+// deadline ends the connection with OnError and then OnClose(1006).
+func (c *Conn) SetDeadline(d time.Duration) error {
+	var t time.Time
+	if d > 0 {
+		t = time.Now().Add(d)
+	}
+	return c.nc.SetDeadline(t)
+}
+
+// Close drops the TCP connection without a close handshake; ReadLoop then
+// reports OnClose with CloseAbnormal. Use WriteClose for an orderly close.
+func (c *Conn) Close() error {
+	c.closing.Store(true)
+	return c.nc.Close()
+}
+
+func (c *Conn) takeBuffer(n int) {
+	c.rbuf = bufpool.Get(max(n, c.opts.ReadBufferSize))
+	c.rpos, c.rend = 0, 0
+}
+
+func (c *Conn) releaseBuffer() {
+	if c.rbuf != nil {
+		bufpool.Put(c.rbuf)
+		c.rbuf = nil
+	}
+	c.rpos, c.rend = 0, 0
+}

@@ -1,0 +1,3 @@
+module github.com/gwsgo/gws/core
+
+go 1.26

@@ -1,0 +1,79 @@
+// Package bufpool is gws's byte-buffer pool: one sync.Pool per power-of-two
+// size from 64 bytes to 16 MiB.
+//
+// Payloads and encoded frames borrow a buffer from the smallest tier that
+// fits and give it back when done, so a steady stream of messages reuses the
+// same few buffers instead of allocating one per message. Buffers travel as
+// *[]byte so that putting one back does not allocate an interface value.
+package bufpool
+
+import (
+	"math/bits"
+	"sync"
+)
+
+const (
+	minShift = 6  // 64 B
+	maxShift = 24 // 16 MiB
+)
+
+var tiers [maxShift - minShift + 1]sync.Pool
+
+// tier returns the index of the smallest tier holding n bytes, or -1 when n
+// is larger than the largest tier.
+func tier(n int) int {
+	if n <= 1<<minShift {
+		return 0
+	}
+	s := bits.Len(uint(n - 1))
+	if s > maxShift {
+		return -1
+	}
+	return s - minShift
+}
+
+// Get returns a buffer of length n. Its capacity is n rounded up to a power
+// of two; past 16 MiB it is a fresh allocation of exactly n.
+func Get(n int) *[]byte {
+	t := tier(n)
+	if t < 0 {
+		b := make([]byte, n)
+		return &b
+	}
+	if v := tiers[t].Get(); v != nil {
+		b := v.(*[]byte)
+		*b = (*b)[:n]
+		return b
+	}
+	b := make([]byte, n, 1<<(t+minShift))
+	return &b
+}
+
+// Put gives b back for reuse. Buffers whose capacity is not a tier size (ones
+// not from Get, or over 16 MiB) are left to the garbage collector. The caller
+// must not touch b afterwards.
+func Put(b *[]byte) {
+	c := cap(*b)
+	if c < 1<<minShift || c&(c-1) != 0 {
+		return
+	}
+	t := bits.Len(uint(c)) - 1 - minShift
+	if t >= len(tiers) {
+		return
+	}
+	tiers[t].Put(b)
+}
+
+// Grow returns a buffer holding the contents of b with room for n more
+// bytes, giving b back to the pool when it had to move.
+func Grow(b *[]byte, n int) *[]byte {
+	l := len(*b)
+	if l+n <= cap(*b) {
+		return b
+	}
+	nb := Get(l + n)
+	copy(*nb, *b)
+	*nb = (*nb)[:l]
+	Put(b)
+	return nb
+}

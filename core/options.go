@@ -1,0 +1,100 @@
+package gws
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Defaults applied to zero-valued ServerOptions fields.
+const (
+	DefaultReadMaxPayloadSize = 16 << 20
+	DefaultReadBufferSize     = 4 << 10
+	DefaultHandshakeTimeout   = 5 * time.Second
+	DefaultWriteTimeout       = 10 * time.Second
+	DefaultCloseTimeout       = 5 * time.Second
+)
+
+// ServerOptions configures an Upgrader and the connections it makes. Every
+// field's zero value means the default given in its comment, so a nil
+// *ServerOptions or an empty literal is a safe, standard configuration.
+type ServerOptions struct {
+	// LogEnabled logs rejected handshakes and connection errors through
+	// Logger. Off by default.
+	LogEnabled bool
+
+	// Logger receives the logs when LogEnabled is set; nil means
+	// slog.Default().
+	Logger *slog.Logger
+
+	// CompressEnabled offers permessage-deflate (RFC 7692) to clients that
+	// ask for it. Off by default.
+	CompressEnabled bool
+
+	// ReadMaxPayloadSize is the largest message, in bytes, a peer may send;
+	// a larger one fails the connection with close code 1009 before any of
+	// it is buffered. Default 16 MiB.
+	ReadMaxPayloadSize int
+
+	// ReadBufferSize is the size of the buffer a connection borrows from the
+	// pool while bytes are arriving; an idle connection holds none. Frames
+	// larger than it are read straight into the message. Default 4 KiB.
+	ReadBufferSize int
+
+	// HandshakeTimeout bounds the writing of the handshake response.
+	// Default 5 s. Bound the reading of the request with the HTTP server's
+	// own ReadHeaderTimeout.
+	HandshakeTimeout time.Duration
+
+	// WriteTimeout bounds every frame write, so a peer that stops reading
+	// cannot block a writer forever; a write that times out fails the
+	// connection. Default 10 s; negative means no limit.
+	WriteTimeout time.Duration
+
+	// CloseTimeout is how long to wait for the peer's answer after sending a
+	// close frame before dropping the TCP connection. Default 5 s.
+	CloseTimeout time.Duration
+
+	// SubProtocols lists the subprotocols the server speaks, in order of
+	// preference: the first one the client also offers is chosen.
+	SubProtocols []string
+
+	// ResponseHeader holds extra headers for the 101 response. Names and
+	// values containing CR or LF are refused at handshake time.
+	ResponseHeader http.Header
+
+	// SkipUTF8Validation turns off the check that text messages and close
+	// reasons are valid UTF-8. The check is on by default, as RFC 6455
+	// requires.
+	SkipUTF8Validation bool
+}
+
+// withDefaults returns a copy of o with zero fields replaced by defaults.
+func (o *ServerOptions) withDefaults() *ServerOptions {
+	var c ServerOptions
+	if o != nil {
+		c = *o
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.ReadMaxPayloadSize <= 0 {
+		c.ReadMaxPayloadSize = DefaultReadMaxPayloadSize
+	}
+	if c.ReadBufferSize <= 0 {
+		c.ReadBufferSize = DefaultReadBufferSize
+	}
+	if c.ReadBufferSize < 256 {
+		c.ReadBufferSize = 256
+	}
+	if c.HandshakeTimeout <= 0 {
+		c.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.CloseTimeout <= 0 {
+		c.CloseTimeout = DefaultCloseTimeout
+	}
+	return &c
+}

@@ -1,0 +1,67 @@
+package gws
+
+import "sync"
+
+// Storage is a concurrency-safe map from string keys to values, attached to a
+// Request during the handshake and to the Conn that follows it. CheckOrigin
+// typically puts what it learned from the request (a user name, a session)
+// and the event handlers read it back. The zero value is ready to use and
+// holds no map until the first Put.
+type Storage struct {
+	mu sync.RWMutex
+	m  map[string]any
+}
+
+// NewStorage returns an empty Storage.
+func NewStorage() *Storage { return &Storage{} }
+
+// Put stores value under key, replacing any earlier value.
+func (s *Storage) Put(key string, value any) {
+	s.mu.Lock()
+	if s.m == nil {
+		s.m = make(map[string]any, 4)
+	}
+	s.m[key] = value
+	s.mu.Unlock()
+}
+
+// Get returns the value stored under key and whether there was one.
+func (s *Storage) Get(key string) (any, bool) {
+	s.mu.RLock()
+	v, ok := s.m[key]
+	s.mu.RUnlock()
+	return v, ok
+}
+
+// Delete removes key.
+func (s *Storage) Delete(key string) {
+	s.mu.Lock()
+	delete(s.m, key)
+	s.mu.Unlock()
+}
+
+// Len returns the number of keys stored.
+func (s *Storage) Len() int {
+	s.mu.RLock()
+	n := len(s.m)
+	s.mu.RUnlock()
+	return n
+}
+
+// Range calls f for each key and value until f returns false. It works on a
+// snapshot, so f may call Put or Delete.
+func (s *Storage) Range(f func(key string, value any) bool) {
+	s.mu.RLock()
+	keys := make([]string, 0, len(s.m))
+	vals := make([]any, 0, len(s.m))
+	for k, v := range s.m {
+		keys = append(keys, k)
+		vals = append(vals, v)
+	}
+	s.mu.RUnlock()
+	for i := range keys {
+		if !f(keys[i], vals[i]) {
+			return
+		}
+	}
+}
