@@ -11,29 +11,13 @@ import (
 	"fmt"
 	"log"
 	"net"
-	"net/http"
 	"os"
 	"sort"
 	"strings"
-	"time"
 
-	gwshttp "github.com/gwsgo/gws/adapters/nethttp"
 	gws "github.com/gwsgo/gws/core"
 	"github.com/gwsgo/gws/internal/wstest"
 )
-
-// server serves WebSocket echo on ln with one router until ln is closed.
-type server func(ln net.Listener, u *gws.Upgrader, h gws.EventHandler) error
-
-// routers maps each -router value to the code that mounts gws on it.
-var routers = map[string]server{
-	"nethttp": serveNetHTTP,
-}
-
-func serveNetHTTP(ln net.Listener, u *gws.Upgrader, h gws.EventHandler) error {
-	srv := &http.Server{Handler: gwshttp.Handler(u, h), ReadHeaderTimeout: 5 * time.Second}
-	return srv.Serve(ln)
-}
 
 // newUpgrader returns the upgrader of the echo server: any origin (test
 // clients send arbitrary ones) and large messages (Autobahn's section 9).
