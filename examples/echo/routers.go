@@ -21,4 +21,3 @@ func serveNetHTTP(ln net.Listener, u *gws.Upgrader, h gws.EventHandler) error {
 	srv := &http.Server{Handler: gwshttp.Handler(u, h), ReadHeaderTimeout: 5 * time.Second}
 	return srv.Serve(ln)
 }
-
