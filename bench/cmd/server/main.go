@@ -1,0 +1,53 @@
+// Command server runs one library's echo server, as its own process so that
+// the runner can pin it to a core and read its CPU time and memory from /proc.
+//
+//	server -lib gorilla -addr 127.0.0.1:9001
+//
+// It prints "listening ADDR" once the socket accepts connections, and exits
+// on SIGINT or SIGTERM, or when the process that started it dies.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/gwsgo/gws/bench/servers"
+)
+
+func main() {
+	lib := flag.String("lib", "", "library to serve: "+strings.Join(servers.Names(), ", "))
+	addr := flag.String("addr", "127.0.0.1:0", "address to listen on (loopback)")
+	flag.Parse()
+
+	l, err := servers.Lookup(*lib)
+	if err != nil {
+		fatal(err)
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fatal(err)
+	}
+	// The runner waits for this line, so it never dials before the
+	// listener is there.
+	fmt.Printf("listening %s\n", ln.Addr())
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		<-sig
+		os.Exit(0)
+	}()
+	if err := l.Serve(ln); err != nil {
+		fatal(err)
+	}
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "server:", err)
+	os.Exit(1)
+}

@@ -1,0 +1,113 @@
+// Package loadgen is the load generator: a WebSocket client reduced to what
+// costs least, so that what a run measures is the server. It writes frames
+// encoded and masked once before the load starts, reads replies into one
+// reusable buffer per connection and only counts them, and keeps several
+// messages in flight per connection when asked. It also samples the server's
+// CPU time and memory from /proc at the edges of the measured window.
+package loadgen
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Modes of a run.
+const (
+	ModeEcho     = "echo"     // Conns connections, each keeping InFlight messages of Size bytes in flight
+	ModeConnRate = "connrate" // Conns workers, each opening, handshaking and closing connections in a loop
+	ModeIdle     = "idle"     // Conns connections opened, one echo each, then left idle while memory is read
+)
+
+// Config is one run of the load generator against one server.
+type Config struct {
+	Addr      string // server address, loopback
+	Mode      string
+	WebSocket bool // false for the plain TCP echo: same bytes, no handshake check
+	Conns     int
+	InFlight  int // messages in flight per connection (echo)
+	Size      int // payload bytes per message
+	Text      bool
+	Warmup    time.Duration // load before the measured window, not counted
+	Duration  time.Duration // the measured window
+	Settle    time.Duration // idle: wait before reading memory, so the server's state is at rest
+	ServerPID int           // process whose CPU time and memory are sampled; 0 for none
+
+	// DialParallel bounds concurrent dials while connections are set up.
+	DialParallel int
+}
+
+// Result is what a run measured. Ops are echoed messages (echo), completed
+// connections (connrate) or open connections (idle).
+type Result struct {
+	Ops        int64   `json:"ops"`
+	Seconds    float64 `json:"seconds"`     // length of the measured window
+	ServerCPU  float64 `json:"server_cpu"`  // server CPU seconds (user+system) in the window
+	ClientCPU  float64 `json:"client_cpu"`  // the load generator's own CPU seconds in the window
+	ServerRSS  int64   `json:"server_rss"`  // server resident memory at the end, bytes
+	BaseRSS    int64   `json:"base_rss"`    // idle: server resident memory before the connections
+	SetupSecs  float64 `json:"setup_secs"`  // time to open and check every connection
+	Errors     int64   `json:"errors"`      // connections or iterations that failed in the window
+	FirstError string  `json:"first_error"` // the first of them, to say why
+}
+
+// Run performs one run.
+func Run(cfg Config) (Result, error) {
+	if cfg.Conns <= 0 {
+		return Result{}, errors.New("conns must be positive")
+	}
+	if cfg.DialParallel <= 0 {
+		cfg.DialParallel = 64
+	}
+	if cfg.InFlight <= 0 {
+		cfg.InFlight = 1
+	}
+	switch cfg.Mode {
+	case ModeEcho:
+		return runEcho(cfg)
+	case ModeConnRate:
+		return runConnRate(cfg)
+	case ModeIdle:
+		return runIdle(cfg)
+	}
+	return Result{}, fmt.Errorf("unknown mode %q", cfg.Mode)
+}
+
+// window samples the counters that bracket a measured window.
+type window struct {
+	pid        int
+	t0         time.Time
+	srv0, cli0 float64
+}
+
+func startWindow(pid int) (window, error) {
+	w := window{pid: pid, t0: time.Now(), cli0: selfCPU()}
+	if pid > 0 {
+		cpu, err := ProcCPU(pid)
+		if err != nil {
+			return w, err
+		}
+		w.srv0 = cpu
+	}
+	return w, nil
+}
+
+// end fills the window's part of r.
+func (w window) end(r *Result) error {
+	r.Seconds = time.Since(w.t0).Seconds()
+	r.ClientCPU = selfCPU() - w.cli0
+	if w.pid <= 0 {
+		return nil
+	}
+	cpu, err := ProcCPU(w.pid)
+	if err != nil {
+		return err
+	}
+	r.ServerCPU = cpu - w.srv0
+	rss, err := ProcRSS(w.pid)
+	if err != nil {
+		return err
+	}
+	r.ServerRSS = rss
+	return nil
+}
