@@ -7,6 +7,8 @@ require (
 	github.com/fasthttp/websocket v1.5.12
 	github.com/gobwas/ws v1.5.0
 	github.com/gorilla/websocket v1.5.3
+	github.com/gwsgo/gws/adapters/nethttp v0.0.0
+	github.com/gwsgo/gws/core v0.0.0
 	github.com/lxzan/gws v1.8.9
 	github.com/valyala/fasthttp v1.78.0
 )
@@ -19,4 +21,9 @@ require (
 	github.com/savsgio/gotils v0.0.0-20240704082632-aef3928b8a38 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
 	golang.org/x/net v0.62.0 // indirect
+)
+
+replace (
+	github.com/gwsgo/gws/adapters/nethttp => ../adapters/nethttp
+	github.com/gwsgo/gws/core => ../core
 )

@@ -2,8 +2,6 @@ package loadgen
 
 import (
 	"errors"
-	"fmt"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,80 +61,24 @@ func runEcho(cfg Config) (Result, error) {
 }
 
 func runConnRate(cfg Config) (Result, error) {
-	c := newClient(cfg)
 	var r Result
-	var stop atomic.Bool
-	var count atomic.Int64
-	var fails failures
-	var wg sync.WaitGroup
-	for range cfg.Conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for !stop.Load() {
-				if err := c.cycle(); err != nil {
-					if !stop.Load() {
-						fails.add(err)
-					}
-					// A refusing server must not turn the loop into a
-					// spin that starves the ones still working.
-					time.Sleep(10 * time.Millisecond)
-					continue
-				}
-				count.Add(1)
-			}
-		}()
+	ch, err := newChurn(newClient(cfg))
+	if err != nil {
+		return r, err
 	}
+	ch.start()
 	time.Sleep(cfg.Warmup)
 	w, err := startWindow(cfg.ServerPID)
-	n0 := count.Load()
+	n0 := ch.count.Load()
 	if err == nil {
 		time.Sleep(cfg.Duration)
-		n1 := count.Load()
+		n1 := ch.count.Load()
 		err = w.end(&r)
 		r.Ops = n1 - n0
 	}
-	stop.Store(true)
-	wg.Wait()
-	fails.fill(&r)
+	ch.halt()
+	ch.fails.fill(&r)
 	return r, err
-}
-
-// cycle is one connection's whole life: connect, opening handshake, closing
-// handshake (the client's close frame, the server's reply), and close.
-func (c *client) cycle() error {
-	conn, err := net.DialTimeout("tcp", c.cfg.Addr, ioTimeout)
-	if err != nil {
-		return err
-	}
-	defer closeConn(conn)
-	rest, err := c.handshake(conn)
-	if err != nil {
-		return err
-	}
-	_ = conn.SetDeadline(time.Now().Add(ioTimeout))
-	if _, err := conn.Write(c.closeF); err != nil {
-		return err
-	}
-	want := len(c.closeF) // the TCP echo sends the frame back as it is
-	var buf [64]byte
-	n := copy(buf[:], rest)
-	for {
-		if c.cfg.WebSocket && n >= 2 {
-			if buf[0]&0x0f != opClose {
-				return fmt.Errorf("reply to close has opcode %#x", buf[0]&0x0f)
-			}
-			want = serverHeaderLen(buf[:n]) + int(buf[1]&0x7f)
-		}
-		if n >= want {
-			return nil
-		}
-		m, err := conn.Read(buf[n:])
-		n += m
-		if err != nil && n < want {
-			return errors.Join(errors.New("no reply to close"), err)
-		}
-	}
 }
 
 func runIdle(cfg Config) (Result, error) {
