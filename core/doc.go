@@ -1,0 +1,52 @@
+// Package gws is an event-driven WebSocket (RFC 6455) server engine: you
+// write an EventHandler, gws calls it for every event of every connection.
+//
+// The core knows no router. An Upgrader checks an HTTP request
+// (Negotiate), the router's adapter takes the connection over, and
+// Accept or NewConn turns it into a Conn whose ReadLoop delivers the events.
+// Adapters do this for net/http (github.com/gwsgo/gws/adapters/nethttp),
+// Gin, Echo, Fiber and fasthttp; with net/http it reads:
+//
+//	type Handler struct{}
+//
+//	func (Handler) OnOpen(c *gws.Conn)                          {}
+//	func (Handler) OnClose(c *gws.Conn, code gws.Code, r []byte) {}
+//	func (Handler) OnError(c *gws.Conn, err error)              {}
+//	func (Handler) OnPing(c *gws.Conn, p []byte)                {}
+//	func (Handler) OnPong(c *gws.Conn, p []byte)                {}
+//	func (Handler) OnMessage(c *gws.Conn, m *gws.Message) {
+//		defer m.Close()
+//		c.Write(m.Opcode, m.Bytes())
+//	}
+//
+//	upgrader := &gws.Upgrader{}
+//	upgrader.Use(gws.Recovery(func(e any) { log.Print(e) }))
+//	http.Handle("/ws", gwshttp.Handler(upgrader, Handler{}))
+//
+// # Defaults
+//
+// With a nil or empty ServerOptions: text messages and close reasons must be
+// valid UTF-8 (1007 otherwise); messages may be up to 16 MiB (1009 past
+// that, decided from the frame header before anything is buffered); pings
+// are answered with a pong of the same payload before OnPing is called;
+// CheckOrigin nil accepts only same-origin browsers (and clients that send no
+// Origin); the 101 response must be written within 5 s; every write must
+// complete within 10 s; a close frame gws sends is answered within 5 s or
+// the connection is dropped; logging is off.
+//
+// # Memory
+//
+// A connection holds no read buffer while idle: on Unix systems it waits for
+// the socket to become readable and only then borrows a buffer
+// (ReadBufferSize, 4 KiB) from gws's size-tiered pool, giving it back once
+// the bytes are consumed. Message payloads and outgoing frames use the same
+// pool, so echoing a steady stream of messages allocates nothing per
+// message as long as handlers call Message.Close.
+//
+// # Errors
+//
+// A protocol violation by the peer ends the connection with the RFC's close
+// code (1002, 1007, 1009), OnError with an error wrapping ErrProtocol,
+// ErrInvalidUTF8 or ErrMessageTooBig, and then OnClose. A rejected handshake
+// is a *HandshakeError that says which HTTP status to answer with.
+package gws

@@ -1,0 +1,49 @@
+package bufpool
+
+import "testing"
+
+func TestGetSizes(t *testing.T) {
+	for _, c := range []struct{ n, cap int }{
+		{0, 64}, {1, 64}, {64, 64}, {65, 128}, {4096, 4096}, {4097, 8192}, {16 << 20, 16 << 20}, {16<<20 + 1, 16<<20 + 1},
+	} {
+		b := Get(c.n)
+		if len(*b) != c.n || cap(*b) != c.cap {
+			t.Errorf("Get(%d): len %d cap %d, want len %d cap %d", c.n, len(*b), cap(*b), c.n, c.cap)
+		}
+		Put(b)
+	}
+}
+
+func TestPutIgnoresForeignBuffers(t *testing.T) {
+	odd := make([]byte, 100)
+	Put(&odd) // not a tier size: must not enter a pool
+	for range 100 {
+		if b := Get(100); cap(*b) != 128 {
+			t.Fatalf("Get(100) returned a buffer of cap %d", cap(*b))
+		}
+	}
+}
+
+func TestGrowKeepsContents(t *testing.T) {
+	b := Get(3)
+	copy(*b, "abc")
+	b = Grow(b, 1000)
+	if string(*b) != "abc" || cap(*b) < 1003 {
+		t.Fatalf("Grow: %q cap %d", *b, cap(*b))
+	}
+	*b = append(*b, "def"...)
+	if string(*b) != "abcdef" {
+		t.Fatalf("append after Grow: %q", *b)
+	}
+}
+
+func TestSteadyStateDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items at random under the race detector")
+	}
+	Put(Get(1024))
+	allocs := testing.AllocsPerRun(1000, func() { Put(Get(1000)) })
+	if allocs != 0 {
+		t.Fatalf("Get+Put allocated %v times per run", allocs)
+	}
+}
