@@ -1,0 +1,116 @@
+package wstest
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Case is one conformance case: what the client sends and what the server
+// must do for Autobahn|Testsuite to grade it OK.
+type Case struct {
+	// ID is Autobahn's case number, such as "5.19".
+	ID string
+	// Desc says what the client sends.
+	Desc string
+	// Expect says what the server must do.
+	Expect string
+
+	run func(s *session) error
+}
+
+// ErrNonStrict marks an outcome Autobahn grades NON-STRICT rather than
+// FAILED: the server kept to the letter of RFC 6455 but not to its intent,
+// for example by detecting invalid UTF-8 only at the end of a message
+// instead of at the first bad byte. Check wraps it so that callers can
+// tell such outcomes apart; Run counts them as failures.
+var ErrNonStrict = errors.New("non-strict behaviour")
+
+// Check runs the case on a new connection to the server at addr (host:port)
+// and path. It returns nil if the server behaved as the case expects and
+// otherwise an error that says what it did instead.
+func (c Case) Check(addr, path string) error {
+	conn, _, err := Dial(addr, path, nil)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	s := &session{c: conn}
+	err = c.run(s)
+	if err != nil && s.writeErr != nil {
+		err = fmt.Errorf("%w (after a failed write: %v)", err, s.writeErr)
+	}
+	return err
+}
+
+// Section returns the case's top-level section number, as Cases selects it.
+func (c Case) Section() int {
+	major, _, _ := strings.Cut(c.ID, ".")
+	n, _ := strconv.Atoi(major)
+	return n
+}
+
+// Cases returns the cases of the given top-level sections (1 framing,
+// 2 pings and pongs, 3 reserved bits, 4 opcodes, 5 fragmentation, 6 UTF-8,
+// 7 close handling, 10 automatic fragmentation) in Autobahn's order, or all
+// of them when no section is given.
+func Cases(sections ...int) []Case {
+	var all []Case
+	for _, group := range [][]Case{
+		framingCases(),
+		pingCases(),
+		reservedBitCases(),
+		opcodeCases(),
+		fragmentationCases(),
+		utf8Cases(),
+		closeCases(),
+		autoFragmentationCases(),
+	} {
+		all = append(all, group...)
+	}
+	if len(sections) == 0 {
+		return all
+	}
+	var picked []Case
+	for _, c := range all {
+		for _, s := range sections {
+			if c.Section() == s {
+				picked = append(picked, c)
+			}
+		}
+	}
+	return picked
+}
+
+// parallelCases is how many cases Run lets run at once: enough to overlap
+// their waits, few enough that the timing-sensitive cases (fail-fast
+// UTF-8, quiet periods) are not starved on a small CI machine running the
+// race detector.
+const parallelCases = 4
+
+// Run runs each case as the subtest t.Run(c.ID, ...) against the server at
+// addr (host:port) and path, which must echo every text and binary message
+// back unchanged with the same opcode. A case the server fails is reported
+// with t.Error. Cases run concurrently, each on its own connection, and
+// Run returns when all are done, so a server stopped after Run returns has
+// served every case.
+func Run(t *testing.T, addr, path string, cases []Case) {
+	t.Helper()
+	sem := make(chan struct{}, parallelCases)
+	var wg sync.WaitGroup
+	for _, c := range cases {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			t.Run(c.ID, func(t *testing.T) {
+				if err := c.Check(addr, path); err != nil {
+					t.Errorf("case %s: %s\nexpected: %s\ngot: %v", c.ID, c.Desc, c.Expect, err)
+				}
+			})
+		})
+	}
+	wg.Wait()
+}

@@ -1,0 +1,5 @@
+package wstest
+
+import "testing"
+
+func TestMain(m *testing.M) { VerifyTestMain(m) }
