@@ -164,7 +164,9 @@ func (c *Conn) readPayload(dst []byte, h *frame.Header, validate bool) error {
 			n = copy(dst, (*c.rbuf)[c.rpos:c.rend])
 			c.rpos += n
 		} else if len(dst) <= len(*c.rbuf)/2 {
-			if err := c.fill(len(dst)); err != nil {
+			// Take whatever has arrived, not len(dst): a text frame
+			// trickling in is checked piece by piece.
+			if err := c.fill(1); err != nil {
 				return err
 			}
 			continue
