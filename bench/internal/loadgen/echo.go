@@ -34,6 +34,15 @@ func (f *failures) fill(r *Result) {
 func runEcho(cfg Config) (Result, error) {
 	c := newClient(cfg)
 	var r Result
+	if cfg.ServerPID > 0 {
+		// Before any connection, so RSS per connection can leave out what
+		// the process holds anyway.
+		rss, err := ProcRSS(cfg.ServerPID)
+		if err != nil {
+			return r, err
+		}
+		r.BaseRSS = rss
+	}
 	t0 := time.Now()
 	conns, err := c.dialAll(cfg.Conns, c.echoOnce)
 	if err != nil {

@@ -45,7 +45,7 @@ type Result struct {
 	ServerCPU  float64 `json:"server_cpu"`  // server CPU seconds (user+system) in the window
 	ClientCPU  float64 `json:"client_cpu"`  // the load generator's own CPU seconds in the window
 	ServerRSS  int64   `json:"server_rss"`  // server resident memory at the end, bytes
-	BaseRSS    int64   `json:"base_rss"`    // idle: server resident memory before the connections
+	BaseRSS    int64   `json:"base_rss"`    // server resident memory before the measured connections, bytes
 	SetupSecs  float64 `json:"setup_secs"`  // time to open and check every connection
 	Errors     int64   `json:"errors"`      // connections or iterations that failed in the window
 	FirstError string  `json:"first_error"` // the first of them, to say why

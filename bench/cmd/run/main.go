@@ -1,0 +1,255 @@
+// Command run is the benchmark runner. It builds the echo servers and the
+// load generator, runs every scenario against every library in turn under the
+// same load, each server in its own process pinned to one core and the load
+// generator pinned to another, and prints medians with each library's ratio
+// to gws and to lxzan/gws. It also writes results.md (for BENCHMARKS.md),
+// chart.svg and the raw samples as results.json.
+//
+//	go run ./bench/cmd/run -quick
+//	go run ./bench/cmd/run -libs gws,lxzan,gorilla -scenarios echo-16B,idle-10k
+//
+// Everything runs on 127.0.0.1 and stops by itself; servers are killed when
+// the runner exits, fails or is interrupted.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gwsgo/gws/bench/internal/loadgen"
+	"github.com/gwsgo/gws/bench/servers"
+)
+
+func main() {
+	quick := flag.Bool("quick", false, "short runs (2 repetitions of 0.8 s): about two minutes on 2 cores")
+	libsFlag := flag.String("libs", "", "comma-separated libraries to run (default all: "+strings.Join(servers.Names(), ",")+")")
+	scFlag := flag.String("scenarios", "", "comma-separated scenarios to run (default all: "+strings.Join(scenarioNames(), ",")+")")
+	reps := flag.Int("reps", 0, "repetitions (default 3, or 2 with -quick)")
+	dur := flag.Duration("duration", 0, "measured window per run (default 3s, or 0.8s with -quick)")
+	out := flag.String("out", "", "directory for results.md, chart.svg and results.json (default bench/results)")
+	serverCPU := flag.Int("server-cpu", 0, "CPU the servers are pinned to")
+	loadCPU := flag.Int("load-cpu", 1, "CPU the load generator is pinned to")
+	noPin := flag.Bool("no-pin", false, "do not pin processes to CPUs")
+	flag.Parse()
+
+	t := fullTiming
+	if *quick {
+		t = quickTiming
+	}
+	if *reps > 0 {
+		t.Reps = *reps
+	}
+	if *dur > 0 {
+		t.Duration = *dur
+	}
+	libs, err := pick(*libsFlag, servers.Names(), "library")
+	if err != nil {
+		fatal(err)
+	}
+	scNames, err := pick(*scFlag, scenarioNames(), "scenario")
+	if err != nil {
+		fatal(err)
+	}
+	var scs []scenario
+	for _, sc := range scenarios {
+		if slices.Contains(scNames, sc.Name) {
+			scs = append(scs, sc)
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, runConfig{libs: libs, scenarios: scs, timing: t, out: *out, quick: *quick,
+		serverCPU: *serverCPU, loadCPU: *loadCPU, noPin: *noPin}); err != nil {
+		stop()
+		fatal(err)
+	}
+}
+
+type runConfig struct {
+	libs               []string
+	scenarios          []scenario
+	timing             timing
+	out                string
+	quick, noPin       bool
+	serverCPU, loadCPU int
+}
+
+func run(ctx context.Context, rc runConfig) error {
+	need := 0
+	for _, sc := range rc.scenarios {
+		need = max(need, sc.Conns)
+	}
+	if err := raiseFileLimit(need); err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "gws-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	fmt.Fprintln(os.Stderr, "building server and load generator…")
+	serverBin, loadBin := filepath.Join(dir, "server"), filepath.Join(dir, "load")
+	build := exec.CommandContext(ctx, "go", "build", "-o", dir+string(filepath.Separator),
+		"github.com/gwsgo/gws/bench/cmd/server", "github.com/gwsgo/gws/bench/cmd/load")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("go build: %w", err)
+	}
+	if rc.out == "" {
+		rc.out = defaultOutDir()
+	}
+
+	p := pinning{serverCPU: rc.serverCPU, loadCPU: rc.loadCPU}
+	if !rc.noPin {
+		if ts, err := exec.LookPath("taskset"); err == nil && runtime.NumCPU() >= 2 {
+			p.taskset = ts
+		} else {
+			fmt.Fprintln(os.Stderr, "warning: not pinning (needs taskset and 2 CPUs); server and load generator share the CPUs")
+		}
+	}
+
+	res := newResults(rc.libs, rc.scenarios)
+	began := time.Now()
+	total := rc.timing.Reps * len(rc.scenarios) * len(rc.libs)
+	done := 0
+	for rep := range rc.timing.Reps {
+		// Every other repetition runs the libraries in reverse, so that a
+		// machine that slows down or speeds up during the run favours
+		// no one.
+		order := slices.Clone(rc.libs)
+		if rep%2 == 1 {
+			slices.Reverse(order)
+		}
+		for _, sc := range rc.scenarios {
+			for _, lib := range order {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				done++
+				r, err := runOne(ctx, p, serverBin, loadBin, lib, sc, rc.timing)
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				res.add(sc.Name, lib, r, err)
+				fmt.Fprintf(os.Stderr, "[%d/%d] rep %d %-13s %-9s %s\n", done, total, rep+1, sc.Name, lib, describe(sc, r, err))
+			}
+		}
+	}
+	elapsed := time.Since(began)
+
+	md := res.markdown(header(rc, p, elapsed))
+	fmt.Print(md)
+	if err := os.MkdirAll(rc.out, 0o755); err != nil {
+		return err
+	}
+	files := map[string][]byte{
+		"results.md":   []byte(md),
+		"chart.svg":    res.svg(),
+		"results.json": res.json(),
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(rc.out, name), b, 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(os.Stderr, "wrote results.md, chart.svg and results.json to %s (%s)\n", rc.out, elapsed.Round(time.Second))
+	return nil
+}
+
+// runOne starts a fresh server (so that no run inherits another's heap or
+// goroutines), puts the scenario's load on it and stops it.
+func runOne(ctx context.Context, p pinning, serverBin, loadBin, lib string, sc scenario, t timing) (loadgen.Result, error) {
+	l, err := servers.Lookup(lib)
+	if err != nil {
+		return loadgen.Result{}, err
+	}
+	s, err := startServer(ctx, p, serverBin, lib)
+	if err != nil {
+		return loadgen.Result{}, err
+	}
+	defer s.stop()
+	r, err := runLoad(ctx, p, loadBin, s, sc, t, l.WebSocket)
+	if err == nil && r.Errors > 0 {
+		err = fmt.Errorf("%d errors, first: %s", r.Errors, r.FirstError)
+	}
+	return r, err
+}
+
+// raiseFileLimit lifts the open-file limit, which the servers and the load
+// generator inherit, high enough for conns connections on each side.
+func raiseFileLimit(conns int) error {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return err
+	}
+	want := uint64(conns + 1024)
+	if lim.Max < want {
+		// Only root may raise the hard limit; try, and fall back.
+		up := syscall.Rlimit{Cur: want, Max: want}
+		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &up) == nil {
+			return nil
+		}
+	}
+	lim.Cur = lim.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return err
+	}
+	if lim.Cur < want {
+		return fmt.Errorf("open-file limit %d is below the %d that %d connections need: raise it (ulimit -n) or run fewer scenarios", lim.Cur, want, conns)
+	}
+	return nil
+}
+
+// defaultOutDir is bench/results, found through the go command so that it
+// does not depend on where the runner is started from.
+func defaultOutDir() string {
+	out, err := exec.Command("go", "list", "-f", "{{.Dir}}", "github.com/gwsgo/gws/bench/cmd/run").Output()
+	if err != nil {
+		return "bench-results"
+	}
+	return filepath.Join(strings.TrimSpace(string(out)), "..", "..", "results")
+}
+
+func scenarioNames() []string {
+	var n []string
+	for _, sc := range scenarios {
+		n = append(n, sc.Name)
+	}
+	return n
+}
+
+// pick parses a comma-separated selection from known, keeping known's order.
+func pick(sel string, known []string, what string) ([]string, error) {
+	if sel == "" {
+		return known, nil
+	}
+	want := strings.Split(sel, ",")
+	for _, w := range want {
+		if !slices.Contains(known, strings.TrimSpace(w)) {
+			return nil, fmt.Errorf("unknown %s %q (known: %s)", what, w, strings.Join(known, ", "))
+		}
+	}
+	var out []string
+	for _, k := range known {
+		if slices.ContainsFunc(want, func(w string) bool { return strings.TrimSpace(w) == k }) {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "run:", err)
+	os.Exit(1)
+}
