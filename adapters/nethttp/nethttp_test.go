@@ -1,0 +1,199 @@
+package gwshttp
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	gws "github.com/gwsgo/gws/core"
+	"github.com/gwsgo/gws/internal/wstest"
+)
+
+func TestMain(m *testing.M) { wstest.VerifyTestMain(m) }
+
+func anyOrigin(*gws.Request) bool { return true }
+
+// roundTrip dials srv, sends one text message, checks the echo and closes.
+func roundTrip(t *testing.T, srv *httptest.Server, path string) {
+	t.Helper()
+	c, _, err := wstest.Dial(srv.Listener.Addr().String(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpText, Payload: []byte("hello")}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := c.ReadFrame(5 * time.Second)
+	if err != nil || f.Opcode != wstest.OpText || string(f.Payload) != "hello" {
+		t.Fatalf("echo: %+v %v", f, err)
+	}
+	c.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpClose, Payload: []byte{0x03, 0xe8}})
+	if f, err := c.ReadFrame(5 * time.Second); err != nil || f.Opcode != wstest.OpClose {
+		t.Fatalf("close echo: %+v %v", f, err)
+	}
+	if err := c.WaitClosed(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestHandler(t *testing.T) {
+	srv := httptest.NewServer(Handler(&gws.Upgrader{CheckOrigin: anyOrigin}, wstest.Echo{}))
+	defer srv.Close()
+	roundTrip(t, srv, "/")
+}
+
+func TestMiddlewarePassesOtherRequests(t *testing.T) {
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "page") })
+	srv := httptest.NewServer(Middleware(&gws.Upgrader{}, wstest.Echo{})(page))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/chat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "page" {
+		t.Fatalf("non-WebSocket request got %q", body)
+	}
+	roundTrip(t, srv, "/chat")
+}
+
+func TestUpgradeInsideHandler(t *testing.T) {
+	u := &gws.Upgrader{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := Upgrade(u, w, r, wstest.Echo{})
+		if err != nil {
+			return
+		}
+		c.ReadLoop()
+	}))
+	defer srv.Close()
+	roundTrip(t, srv, "/")
+}
+
+// TestRejectionKeepsConnection sends a bad handshake and then an ordinary
+// request on the same TCP connection: the rejection must be a normal HTTP
+// response that leaves keep-alive working.
+func TestRejectionKeepsConnection(t *testing.T) {
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "page") })
+	srv := httptest.NewServer(Middleware(&gws.Upgrader{}, wstest.Echo{})(page))
+	defer srv.Close()
+	nc, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	br := bufio.NewReader(nc)
+	io.WriteString(nc, "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "Sec-WebSocket-Key") {
+		t.Fatalf("bad handshake got %d %q", resp.StatusCode, body)
+	}
+	io.WriteString(nc, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err = http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("keep-alive connection did not survive the rejection: %v", err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	if string(body) != "page" {
+		t.Fatalf("second request got %q", body)
+	}
+}
+
+func TestCheckOriginRejects(t *testing.T) {
+	srv := httptest.NewServer(Handler(&gws.Upgrader{}, wstest.Echo{}))
+	defer srv.Close()
+	_, resp, err := wstest.Dial(srv.Listener.Addr().String(), "/", http.Header{"Origin": {"http://evil.example"}})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-origin handshake: %v %v", resp, err)
+	}
+}
+
+// loggingWriter wraps a ResponseWriter the way logging middleware does:
+// it hides Hijack but offers Unwrap.
+type loggingWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *loggingWriter) WriteHeader(code int)        { w.status = code; w.ResponseWriter.WriteHeader(code) }
+func (w *loggingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// opaqueWriter hides the ResponseWriter with no way back to it.
+type opaqueWriter struct{ w http.ResponseWriter }
+
+func (w *opaqueWriter) Header() http.Header         { return w.w.Header() }
+func (w *opaqueWriter) Write(b []byte) (int, error) { return w.w.Write(b) }
+func (w *opaqueWriter) WriteHeader(code int)        { w.w.WriteHeader(code) }
+
+func withLogging(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(&loggingWriter{ResponseWriter: w}, r)
+	})
+}
+
+func withOpaqueWriter(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(&opaqueWriter{w}, r)
+	})
+}
+
+func TestHijackThroughUnwrap(t *testing.T) {
+	srv := httptest.NewServer(withLogging(Handler(&gws.Upgrader{CheckOrigin: anyOrigin}, wstest.Echo{})))
+	defer srv.Close()
+	roundTrip(t, srv, "/")
+}
+
+func TestCannotHijackSaysWhy(t *testing.T) {
+	errc := make(chan error, 1)
+	u := &gws.Upgrader{CheckOrigin: anyOrigin}
+	srv := httptest.NewServer(withOpaqueWriter(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := Upgrade(u, w, r, wstest.Echo{})
+		errc <- err
+	})))
+	defer srv.Close()
+	_, resp, err := wstest.Dial(srv.Listener.Addr().String(), "/", nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("handshake through an opaque writer: %v %v", resp, err)
+	}
+	if err := <-errc; !errors.Is(err, ErrHijack) || !errors.Is(err, http.ErrNotSupported) {
+		t.Fatalf("Upgrade error %v, want ErrHijack wrapping http.ErrNotSupported", err)
+	}
+}
+
+// TestFirstFrameBehindHandshake sends a frame in the same write as the
+// request: net/http has read it into its buffer before the hijack, and it
+// must still reach the handler.
+func TestFirstFrameBehindHandshake(t *testing.T) {
+	srv := httptest.NewServer(Handler(&gws.Upgrader{CheckOrigin: anyOrigin}, wstest.Echo{}))
+	defer srv.Close()
+	nc, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	req := "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+	frame := wstest.AppendFrame(nil, wstest.Frame{Fin: true, Opcode: wstest.OpText, Payload: []byte("early")})
+	nc.Write(append([]byte(req), frame...))
+	br := bufio.NewReader(nc)
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 101 {
+		t.Fatalf("handshake: %v %v", resp, err)
+	}
+	echo := make([]byte, 7)
+	if _, err := io.ReadFull(br, echo); err != nil || string(echo[2:]) != "early" {
+		t.Fatalf("echo of the early frame: %q %v", echo, err)
+	}
+}
