@@ -12,12 +12,6 @@ type sendWay struct {
 	send func(*session, ...Frame)
 }
 
-var (
-	oneChop   = (*session).send
-	frameWise = (*session).sendEach
-	octetWise = sendOctetwise
-)
-
 // fragmentationCases are Autobahn's section 5: fragmented messages must
 // be reassembled, pings inside them answered at once, and fragmented
 // control frames, continuations with nothing to continue and new messages
@@ -47,9 +41,9 @@ func fragmentationCases() []Case {
 		},
 	}
 	for i, way := range []sendWay{
-		{"", oneChop},
-		{", octets are sent in frame-wise chops", frameWise},
-		{", octets are sent in octet-wise chops", octetWise},
+		{"", (*session).send},
+		{", octets are sent in frame-wise chops", (*session).sendEach},
+		{", octets are sent in octet-wise chops", (*session).sendOctetwise},
 	} {
 		cs = append(cs, Case{
 			ID:     fmt.Sprintf("5.%d", 3+i),
@@ -62,9 +56,9 @@ func fragmentationCases() []Case {
 		})
 	}
 	for i, way := range []sendWay{
-		{"", oneChop},
-		{" Octets are sent in frame-wise chops.", frameWise},
-		{" Octets are sent in octet-wise chops.", octetWise},
+		{"", (*session).send},
+		{" Octets are sent in frame-wise chops.", (*session).sendEach},
+		{" Octets are sent in octet-wise chops.", (*session).sendOctetwise},
 	} {
 		cs = append(cs, Case{
 			ID:     fmt.Sprintf("5.%d", 6+i),
@@ -82,9 +76,9 @@ func fragmentationCases() []Case {
 			finDesc = "false"
 		}
 		for j, way := range []sendWay{
-			{"sent in one chop", oneChop},
-			{"sent in per-frame chops", frameWise},
-			{"sent in octet-wise chops", octetWise},
+			{"sent in one chop", (*session).send},
+			{"sent in per-frame chops", (*session).sendEach},
+			{"sent in octet-wise chops", (*session).sendOctetwise},
 		} {
 			cs = append(cs, Case{
 				ID:     fmt.Sprintf("5.%d", 9+3*i+j),
@@ -136,8 +130,8 @@ func fragmentationCases() []Case {
 		},
 	})
 	for i, way := range []sendWay{
-		{"A fragmented text message is sent in multiple frames. After sending the first 2 frames of the text message, a Ping is sent. Then we wait for its Pong, then we send 2 more text fragments, another Ping and then the final text fragment. Everything is legal.", oneChop},
-		{"Same as Case 5.19, but send all frames with SYNC = True (each frame in a write of its own). This does not change the octets sent, only how the stream is chopped up on the wire.", frameWise},
+		{"A fragmented text message is sent in multiple frames. After sending the first 2 frames of the text message, a Ping is sent. Then we wait for its Pong, then we send 2 more text fragments, another Ping and then the final text fragment. Everything is legal.", (*session).send},
+		{"Same as Case 5.19, but send all frames with SYNC = True (each frame in a write of its own). This does not change the octets sent, only how the stream is chopped up on the wire.", (*session).sendEach},
 	} {
 		cs = append(cs, Case{
 			ID:     fmt.Sprintf("5.%d", 19+i),

@@ -13,12 +13,14 @@ func pingCases() []Case {
 	big := strings.Repeat("\xfe", 125)
 	tenPings := func(chop int) func(s *session) error {
 		return func(s *session) error {
+			var pings []Frame
 			var pongs []event
 			for i := range 10 {
 				p := fmt.Sprintf("payload-%d", i)
-				s.sendChopped(chop, frame(OpPing, true, p))
+				pings = append(pings, frame(OpPing, true, p))
 				pongs = append(pongs, pongOf(p))
 			}
+			s.sendChopped(chop, pings...)
 			return s.expectEcho(pongs...)
 		}
 	}

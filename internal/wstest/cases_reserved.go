@@ -10,9 +10,6 @@ func withRsv(f Frame, rsv uint8) Frame {
 	return f
 }
 
-// sendOctetwise sends fs one byte per write.
-func sendOctetwise(s *session, fs ...Frame) { s.sendChopped(1, fs...) }
-
 // reservedBitCases are Autobahn's section 3: with no extension
 // negotiated, a frame with any reserved bit set must fail the connection
 // with 1002, after the server has answered the valid frames before it.
@@ -54,7 +51,7 @@ func reservedBitCases() []Case {
 			ID:     "3.4",
 			Desc:   "Send small text message, then send again with RSV = 4, then send Ping. Octets are sent in octet-wise chops.",
 			Expect: echoThenFail,
-			run:    rsvThenPing(4, sendOctetwise),
+			run:    rsvThenPing(4, (*session).sendOctetwise),
 		},
 		{
 			ID:     "3.5",

@@ -140,7 +140,9 @@ func handshake(nc net.Conn, addr, path string, extraHeader http.Header) (*RawCon
 	for k, v := range extraHeader {
 		k = http.CanonicalHeaderKey(k)
 		if k == "Host" {
-			host = v[0]
+			if len(v) > 0 {
+				host = v[0]
+			}
 			continue
 		}
 		header[k] = v
@@ -281,7 +283,9 @@ func (c *RawConn) WriteRaw(b []byte) error {
 // ReadFrame reads the next frame, waiting at most timeout for all of it
 // (0 waits forever). A masked frame is unmasked and has Masked set. The
 // error is io.EOF when the server closed the connection between frames,
-// and a net.Error with Timeout() true when time ran out.
+// and a net.Error with Timeout() true when time ran out; after a timeout
+// in the middle of a frame the stream is out of step and the connection
+// good only for closing.
 func (c *RawConn) ReadFrame(timeout time.Duration) (Frame, error) {
 	if err := c.setReadDeadline(timeout); err != nil {
 		return Frame{}, err

@@ -23,7 +23,12 @@ const leakWait = 5 * time.Second
 // of the package runs in parallel.
 func VerifyNone(t testing.TB) {
 	t.Helper()
-	if leaks := findLeaks(leakWait); len(leaks) > 0 {
+	verifyNone(t, leakWait)
+}
+
+func verifyNone(t testing.TB, wait time.Duration) {
+	t.Helper()
+	if leaks := findLeaks(wait); len(leaks) > 0 {
 		t.Errorf("wstest: %d leaked goroutine(s):\n\n%s", len(leaks), strings.Join(leaks, "\n\n"))
 	}
 }

@@ -93,6 +93,9 @@ func (e event) String() string {
 	if e.code == noStatus {
 		return "close frame without status code"
 	}
+	if len(e.payload) == 0 {
+		return fmt.Sprintf("close frame with code %d", e.code)
+	}
 	return fmt.Sprintf("close frame with code %d, reason %s", e.code, describe(e.payload))
 }
 
@@ -185,6 +188,9 @@ func (s *session) sendChopped(chop int, fs ...Frame) {
 	}
 	s.sendRaw(b, chop)
 }
+
+// sendOctetwise writes fs one byte at a time ("octet-wise chops").
+func (s *session) sendOctetwise(fs ...Frame) { s.sendChopped(1, fs...) }
 
 // sendRaw writes b in pieces of chop bytes.
 func (s *session) sendRaw(b []byte, chop int) {
