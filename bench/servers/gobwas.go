@@ -26,14 +26,18 @@ func serveGobwas(ln net.Listener) error {
 		if err != nil {
 			return
 		}
-		defer conn.Close()
 		var rd io.Reader = conn
 		if rw.Reader.Buffered() > 0 {
 			// Bytes the client sent right behind its request are in
 			// net/http's buffer, not on the socket.
 			rd = io.MultiReader(rw.Reader, conn)
 		}
-		gobwasEcho(conn, rd)
+		// On a goroutine of its own, as gobwas's README does, so that
+		// net/http's goroutine and its grown stack are freed.
+		go func() {
+			defer conn.Close()
+			gobwasEcho(conn, rd)
+		}()
 	}))
 }
 

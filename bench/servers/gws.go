@@ -1,3 +1,5 @@
+//go:build !nogws
+
 package servers
 
 import (

@@ -25,9 +25,9 @@ func serveLxzan(ln net.Listener) error {
 		if err != nil {
 			return
 		}
-		// ReadLoop returns when the connection ends; running it on the
-		// handler's goroutine (as lxzan's README does with go) costs the
-		// same one goroutine per connection.
-		c.ReadLoop()
+		// On a goroutine of its own, as lxzan's README does, so that the
+		// handler returns and net/http's goroutine and its grown stack are
+		// freed while the connection lives on.
+		go c.ReadLoop()
 	}))
 }

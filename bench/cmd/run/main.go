@@ -21,6 +21,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"syscall"
@@ -100,8 +101,14 @@ func run(ctx context.Context, rc runConfig) error {
 	defer os.RemoveAll(dir)
 	fmt.Fprintln(os.Stderr, "building server and load generator…")
 	serverBin, loadBin := filepath.Join(dir, "server"), filepath.Join(dir, "load")
-	build := exec.CommandContext(ctx, "go", "build", "-o", dir+string(filepath.Separator),
-		"github.com/gwsgo/gws/bench/cmd/server", "github.com/gwsgo/gws/bench/cmd/load")
+	args := []string{"build", "-o", dir + string(filepath.Separator)}
+	if tags := buildTags(); tags != "" {
+		// The same tags the runner was built with (-tags nogws leaves
+		// gws out while core does not build), so both agree on the list.
+		args = append(args, "-tags", tags)
+	}
+	args = append(args, "github.com/gwsgo/gws/bench/cmd/server", "github.com/gwsgo/gws/bench/cmd/load")
+	build := exec.CommandContext(ctx, "go", args...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("go build: %w", err)
@@ -209,6 +216,18 @@ func raiseFileLimit(conns int) error {
 		return fmt.Errorf("open-file limit %d is below the %d that %d connections need: raise it (ulimit -n) or run fewer scenarios", lim.Cur, want, conns)
 	}
 	return nil
+}
+
+// buildTags returns the -tags the runner itself was built with.
+func buildTags() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "-tags" {
+				return s.Value
+			}
+		}
+	}
+	return ""
 }
 
 // defaultOutDir is bench/results, found through the go command so that it
