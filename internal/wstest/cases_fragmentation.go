@@ -71,10 +71,6 @@ func fragmentationCases() []Case {
 		})
 	}
 	for i, fin := range []bool{true, false} {
-		finDesc := "true"
-		if !fin {
-			finDesc = "false"
-		}
 		for j, way := range []sendWay{
 			{"sent in one chop", (*session).send},
 			{"sent in per-frame chops", (*session).sendEach},
@@ -82,7 +78,7 @@ func fragmentationCases() []Case {
 		} {
 			cs = append(cs, Case{
 				ID:     fmt.Sprintf("5.%d", 9+3*i+j),
-				Desc:   "Send unfragmented Text Message after Continuation Frame with FIN = " + finDesc + ", where there is nothing to continue, " + way.desc + ".",
+				Desc:   fmt.Sprintf("Send unfragmented Text Message after Continuation Frame with FIN = %t, where there is nothing to continue, %s.", fin, way.desc),
 				Expect: "The connection is failed immediately, since there is no message to continue.",
 				run: func(s *session) error {
 					way.send(s, frame(OpContinuation, fin, "non-continuation payload"), frame(OpText, true, hello))
@@ -102,13 +98,9 @@ func fragmentationCases() []Case {
 		},
 	})
 	for i, fin := range []bool{false, true} {
-		finDesc := "false"
-		if fin {
-			finDesc = "true"
-		}
 		cs = append(cs, Case{
 			ID:     fmt.Sprintf("5.%d", 16+i),
-			Desc:   "Repeated 2x: Continuation Frame with FIN = " + finDesc + " (where there is nothing to continue), then text Message fragmented into 2 fragments.",
+			Desc:   fmt.Sprintf("Repeated 2x: Continuation Frame with FIN = %t (where there is nothing to continue), then text Message fragmented into 2 fragments.", fin),
 			Expect: "The connection is failed immediately, since there is no message to continue.",
 			run: func(s *session) error {
 				var fs []Frame
