@@ -102,6 +102,10 @@ func (c *Conn) finish(err error) {
 		bufpool.Put(c.msg)
 		c.msg = nil
 	}
+	if c.peerWindow != nil {
+		bufpool.Put(c.peerWindow)
+		c.peerWindow = nil
+	}
 	c.cancel()
 	c.handler.OnClose(c, code, reason)
 }

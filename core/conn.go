@@ -44,6 +44,12 @@ type Conn struct {
 	peerCode   Code
 	peerReason []byte
 
+	// permessage-deflate, when negotiated.
+	deflate       *deflateParams
+	msgCompressed bool        // the message being read has RSV1
+	peerWindow    *[]byte     // the peer's history, kept with client context takeover
+	ownComp       *compressor // gws's own writer, kept with server context takeover; guarded by wmu
+
 	wmu       sync.Mutex
 	closeSent bool  // a close frame went out (or the connection ended): no more frames
 	werr      error // the write error that ended the connection
@@ -86,6 +92,9 @@ func (c *Conn) takeBuffer(n int) {
 	c.rbuf = bufpool.Get(max(n, c.opts.ReadBufferSize))
 	c.rpos, c.rend = 0, 0
 }
+
+// Compressed reports whether permessage-deflate was negotiated.
+func (c *Conn) Compressed() bool { return c.deflate != nil }
 
 func (c *Conn) releaseBuffer() {
 	if c.rbuf != nil {

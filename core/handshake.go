@@ -83,6 +83,8 @@ type Response struct {
 
 	// SubProtocol is the negotiated subprotocol, or "".
 	SubProtocol string
+
+	deflate *deflateParams // nil unless permessage-deflate was agreed
 }
 
 // WriteTo writes the 101 status line and headers to w, for adapters that
@@ -171,6 +173,12 @@ func (u *Upgrader) negotiate(r *Request) (*Response, error) {
 	if p := chooseSubProtocol(opts.SubProtocols, r.Header); p != "" {
 		resp.SubProtocol = p
 		h["Sec-Websocket-Protocol"] = []string{p}
+	}
+	if opts.CompressEnabled {
+		if p, answer, ok := negotiateDeflate(r.Header, opts); ok {
+			resp.deflate = &p
+			h["Sec-Websocket-Extensions"] = []string{answer}
+		}
 	}
 	return resp, nil
 }

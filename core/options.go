@@ -1,6 +1,7 @@
 package gws
 
 import (
+	"compress/flate"
 	"log/slog"
 	"net/http"
 	"time"
@@ -13,6 +14,7 @@ const (
 	DefaultHandshakeTimeout   = 5 * time.Second
 	DefaultWriteTimeout       = 10 * time.Second
 	DefaultCloseTimeout       = 5 * time.Second
+	DefaultCompressThreshold  = 512
 )
 
 // ServerOptions configures an Upgrader and the connections it makes. Every
@@ -27,9 +29,33 @@ type ServerOptions struct {
 	// slog.Default().
 	Logger *slog.Logger
 
-	// CompressEnabled offers permessage-deflate (RFC 7692) to clients that
-	// ask for it. Off by default.
+	// CompressEnabled accepts permessage-deflate (RFC 7692) from clients
+	// that offer it. Off by default.
 	CompressEnabled bool
+
+	// CompressLevel is the compress/flate level, 1 (BestSpeed) to 9
+	// (BestCompression); 0 means 1. A client that asks for a window under
+	// 32 KiB (server_max_window_bits < 15) gets flate.HuffmanOnly instead,
+	// the one mode of compress/flate whose output fits any window.
+	CompressLevel int
+
+	// CompressThreshold is the smallest message, in bytes, that gws
+	// compresses; smaller ones go out uncompressed, where deflate would
+	// cost more than it saves. Default 512.
+	CompressThreshold int
+
+	// ServerContextTakeover keeps gws's compression history from one
+	// message to the next, so repeated content compresses better. It costs
+	// a flate writer of its own per connection (about 600 KiB, held while
+	// the connection lives); off by default, when writers are pooled and
+	// shared, and gws answers server_no_context_takeover.
+	ServerContextTakeover bool
+
+	// ClientContextTakeover lets clients keep their compression history
+	// between messages, which costs gws a window of up to 32 KiB per
+	// connection to decompress with. Off by default: gws answers
+	// client_no_context_takeover, so each message inflates alone.
+	ClientContextTakeover bool
 
 	// ReadMaxPayloadSize is the largest message, in bytes, a peer may send;
 	// a larger one fails the connection with close code 1009 before any of
@@ -92,6 +118,12 @@ func (o *ServerOptions) withDefaults() *ServerOptions {
 	}
 	if c.WriteTimeout == 0 {
 		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.CompressLevel < flate.BestSpeed || c.CompressLevel > flate.BestCompression {
+		c.CompressLevel = flate.BestSpeed
+	}
+	if c.CompressThreshold <= 0 {
+		c.CompressThreshold = DefaultCompressThreshold
 	}
 	if c.CloseTimeout <= 0 {
 		c.CloseTimeout = DefaultCloseTimeout

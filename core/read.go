@@ -3,6 +3,7 @@ package gws
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/gwsgo/gws/core/internal/bufpool"
 	"github.com/gwsgo/gws/core/internal/frame"
@@ -85,7 +86,11 @@ func (c *Conn) readFrame() error {
 // checkHeader applies RFC 6455 §5 to a header before any payload is read.
 func (c *Conn) checkHeader(h *frame.Header) error {
 	if h.Rsv != 0 {
-		return protocolError(CloseProtocolError, ErrProtocol, "reserved bits %#x set without an extension", h.Rsv)
+		// RSV1 marks the first frame of a compressed message, and only that.
+		deflated := h.Rsv == frame.Rsv1 && c.deflate != nil && (h.Opcode == frame.OpText || h.Opcode == frame.OpBinary)
+		if !deflated {
+			return protocolError(CloseProtocolError, ErrProtocol, "reserved bits %#x set without an extension that defines them", h.Rsv)
+		}
 	}
 	if h.Masked != c.server {
 		if c.server {
@@ -128,6 +133,7 @@ func (c *Conn) checkHeader(h *frame.Header) error {
 func (c *Conn) readData(h *frame.Header) error {
 	if h.Opcode != frame.OpContinuation {
 		c.msgOp = Opcode(h.Opcode)
+		c.msgCompressed = h.Rsv != 0
 		c.msg = bufpool.Get(int(h.Length))
 		*c.msg = (*c.msg)[:0]
 		c.text.Reset()
@@ -136,20 +142,53 @@ func (c *Conn) readData(h *frame.Header) error {
 	}
 	start := len(*c.msg)
 	*c.msg = (*c.msg)[:start+int(h.Length)]
-	validate := c.msgOp == OpcodeText && !c.opts.SkipUTF8Validation
-	if err := c.readPayload((*c.msg)[start:], h, validate); err != nil {
+	text := c.msgOp == OpcodeText && !c.opts.SkipUTF8Validation
+	if err := c.readPayload((*c.msg)[start:], h, text && !c.msgCompressed); err != nil {
 		return err
 	}
 	if !h.Fin {
 		return nil
 	}
-	if validate && !c.text.Complete() {
-		return protocolError(CloseInvalidPayload, ErrInvalidUTF8, "text message ends inside a character")
-	}
 	msg := c.msg
 	c.msg = nil
+	if c.msgCompressed {
+		var err error
+		if msg, err = c.inflate(msg); err != nil {
+			return err
+		}
+		if text && !utf8.Valid(*msg) {
+			bufpool.Put(msg)
+			return protocolError(CloseInvalidPayload, ErrInvalidUTF8, "invalid UTF-8 in text message")
+		}
+	} else if text && !c.text.Complete() {
+		bufpool.Put(msg)
+		return protocolError(CloseInvalidPayload, ErrInvalidUTF8, "text message ends inside a character")
+	}
 	c.dispatch(c.msgOp, msg)
 	return nil
+}
+
+// inflate decompresses a whole compressed message, giving back its buffer,
+// and keeps the peer's history when the peer uses context takeover.
+func (c *Conn) inflate(msg *[]byte) (*[]byte, error) {
+	var dict []byte
+	if !c.deflate.peerNoContext {
+		if c.peerWindow == nil {
+			c.peerWindow = bufpool.Get(1 << c.deflate.peerWindow)
+			*c.peerWindow = (*c.peerWindow)[:0]
+		}
+		dict = *c.peerWindow
+	}
+	msg = bufpool.Grow(msg, len(deflateTail))
+	out, err := inflate(msg, dict, c.opts.ReadMaxPayloadSize)
+	bufpool.Put(msg)
+	if err != nil {
+		return nil, err
+	}
+	if c.peerWindow != nil {
+		slideWindow(c.peerWindow, *out, 1<<c.deflate.peerWindow)
+	}
+	return out, nil
 }
 
 // readPayload reads a frame's payload into dst and unmasks it piece by

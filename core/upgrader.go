@@ -95,6 +95,7 @@ func (u *Upgrader) NewConn(nc net.Conn, buffered []byte, r *Request, resp *Respo
 	}
 	if resp != nil {
 		c.subProtocol = resp.SubProtocol
+		c.deflate = resp.deflate
 	}
 	if sc, ok := nc.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {

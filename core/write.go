@@ -1,6 +1,7 @@
 package gws
 
 import (
+	"compress/flate"
 	"crypto/rand"
 	"fmt"
 	"time"
@@ -37,12 +38,15 @@ func (c *Conn) writeFrame(op Opcode, p []byte) error {
 	if frame.IsControl(byte(op)) && len(p) > 125 {
 		return ErrControlTooBig
 	}
+	if c.deflate != nil && !frame.IsControl(byte(op)) && len(p) >= c.opts.CompressThreshold {
+		return c.writeCompressed(op, p)
+	}
 	h := frame.Header{Fin: true, Opcode: byte(op), Masked: !c.server, Length: int64(len(p))}
 	hs := frame.Size(h.Length, h.Masked)
 	buf := bufpool.Get(hs + len(p))
 	b := *buf
 	if h.Masked {
-		rand.Read(h.Key[:])
+		randomKey(&h.Key)
 	}
 	frame.Encode(b, h)
 	copy(b[hs:], p)
@@ -61,6 +65,40 @@ func (c *Conn) writeFrame(op Opcode, p []byte) error {
 func (c *Conn) writeRaw(b []byte, isClose bool) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	return c.writeLocked(b, isClose)
+}
+
+// writeCompressed sends p as one compressed message. Without context
+// takeover any pooled writer will do, and compressing happens outside the
+// write lock; with it, the connection's own writer must see messages in
+// the order they go out, so it compresses under the lock.
+func (c *Conn) writeCompressed(op Opcode, p []byte) error {
+	level := c.deflate.level(c.opts)
+	if c.deflate.ownNoContext || level == flate.HuffmanOnly {
+		comp := getCompressor(level)
+		buf, start := comp.compressFrame(op, p, !c.server, true)
+		putCompressor(level, comp)
+		err := c.writeRaw((*buf)[start:], false)
+		bufpool.Put(buf)
+		return err
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closeSent {
+		return ErrConnClosed
+	}
+	if c.ownComp == nil {
+		c.ownComp = &compressor{}
+		c.ownComp.fw, _ = flate.NewWriter(&c.ownComp.out, level)
+	}
+	buf, start := c.ownComp.compressFrame(op, p, !c.server, false)
+	err := c.writeLocked((*buf)[start:], false)
+	bufpool.Put(buf)
+	return err
+}
+
+// writeLocked writes under c.wmu.
+func (c *Conn) writeLocked(b []byte, isClose bool) error {
 	if c.closeSent {
 		return ErrConnClosed
 	}
@@ -82,3 +120,7 @@ func (c *Conn) writeRaw(b []byte, isClose bool) error {
 	}
 	return nil
 }
+
+// randomKey fills a masking key from crypto/rand: RFC 6455 §5.3 wants keys
+// an intermediary cannot predict.
+func randomKey(k *[4]byte) { rand.Read(k[:]) }
