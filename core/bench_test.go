@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/gwsgo/gws/core/internal/frame"
@@ -52,5 +53,51 @@ func BenchmarkEcho(b *testing.B) {
 			b.StopTimer()
 			c.nc.(*net.TCPConn).Close()
 		})
+	}
+}
+
+// BenchmarkCompressedEcho measures a compressed round trip of text: the
+// server inflates the client's message and deflates its echo. The client
+// sends one pre-compressed message (it compresses each message alone) and
+// reads the reply without inflating it, so the figures are the server's.
+func BenchmarkCompressedEcho(b *testing.B) {
+	text := []byte(strings.Repeat(`{"user":"caster","text":"Hello! I am caster","seq":12345,"tags":["chat","greeting"]} `, 800))
+	for _, ctx := range []bool{false, true} {
+		for _, size := range []int{1 << 10, 64 << 10} {
+			name := fmt.Sprintf("%dKiB/context=%v", size>>10, ctx)
+			b.Run(name, func(b *testing.B) {
+				opts := &ServerOptions{CompressEnabled: true, ServerContextTakeover: ctx}
+				addr := serve(b, &Upgrader{ServerOptions: opts}, echoHandler{})
+				c := connect(b, addr, "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover")
+				req := encode(0x80|frame.Rsv1|frame.OpText, newDeflater(false).compress(text[:size]))
+				reply := make([]byte, 0, 2*size)
+				hb := make([]byte, frame.MaxHeaderSize)
+				roundTrip := func() {
+					if _, err := c.nc.Write(req); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := io.ReadFull(c.br, hb[:2]); err != nil {
+						b.Fatal(err)
+					}
+					n := frame.HeaderLen(hb[1])
+					io.ReadFull(c.br, hb[2:n])
+					h, _, _ := frame.Parse(hb[:n])
+					if _, err := io.ReadFull(c.br, reply[:h.Length]); err != nil {
+						b.Fatal(err)
+					}
+				}
+				for range 100 {
+					roundTrip()
+				}
+				b.SetBytes(int64(size))
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					roundTrip()
+				}
+				b.StopTimer()
+				c.nc.Close()
+			})
+		}
 	}
 }
