@@ -11,7 +11,7 @@ import (
 
 // Chart geometry, in SVG user units.
 const (
-	chartWidth = 860
+	chartWidth = 920
 	labelWidth = 170
 	barMax     = 440
 	barHeight  = 16

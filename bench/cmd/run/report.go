@@ -182,6 +182,56 @@ func (r *results) markdown(head string) string {
 				ratio(st.perCPU, ref, "lxzan", func(s stats) float64 { return s.perCPU }))
 		}
 	}
+	b.WriteString(r.checks())
+	return b.String()
+}
+
+// checks says whether the load generator was cheap enough: the TCP floor
+// must beat every WebSocket server, and no WebSocket server's run should have
+// had the load generator near a full core, where the client, not the server,
+// would have set the rate.
+func (r *results) checks() string {
+	if !slices.Contains(r.libs, "tcp") {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("\n### Is the load generator cheap enough?\n\n")
+	b.WriteString("| scenario | TCP floor per server CPU-s | best WebSocket server | floor ahead by | TCP floor msg/s ahead by | WebSocket runs with load CPU ≥ 95 % |\n")
+	b.WriteString("|---|--:|---|--:|--:|---|\n")
+	for _, sc := range r.scenarios {
+		if sc.Mode == loadgen.ModeIdle {
+			continue
+		}
+		floor := r.stats(sc, "tcp")
+		var best string
+		var bestPer, bestRate float64
+		var bound []string
+		for _, lib := range r.libs {
+			if lib == "tcp" {
+				continue
+			}
+			st := r.stats(sc, lib)
+			if st.perCPU > bestPer {
+				best, bestPer = lib, st.perCPU
+			}
+			bestRate = max(bestRate, st.rate)
+			if st.loadPct >= 95 {
+				bound = append(bound, fmt.Sprintf("%s (%.0f%%)", lib, st.loadPct))
+			}
+		}
+		if floor.n == 0 || bestPer == 0 {
+			continue
+		}
+		if len(bound) == 0 {
+			bound = []string{"none"}
+		}
+		title := best
+		if l, err := servers.Lookup(best); err == nil {
+			title = l.Title
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s, %s | %.2f× | %.2f× | %s |\n", sc.Name, count(floor.perCPU), title, count(bestPer),
+			floor.perCPU/bestPer, floor.rate/bestRate, strings.Join(bound, ", "))
+	}
 	return b.String()
 }
 
