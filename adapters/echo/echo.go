@@ -1,0 +1,122 @@
+// Package gwsecho mounts gws on Echo (v4).
+//
+//	upgrader := &gws.Upgrader{}
+//	e.GET("/ws", gwsecho.Handler(upgrader, handler))
+//
+// Handler serves a route with WebSockets only; Middleware upgrades WebSocket
+// requests and passes every other request on to the next handler, so a page
+// and its socket can share a path. Both go through the net/http adapter
+// (package gwshttp): core checks the request before the connection is
+// taken over, so a rejected handshake is an ordinary HTTP response. After
+// the connection is taken over the handler returns nil, so that Echo's
+// error handler never writes on it, and the connection's events run on a
+// goroutine of their own.
+//
+// # Router values
+//
+// Echo recycles its Context once the handler returns, so nothing of it is
+// kept for the connection. At upgrade time, before CheckOrigin runs, every
+// route parameter is copied into the request's Storage, which becomes the
+// connection's, under "param:" + its name: "/rooms/:room" gives
+// "param:room", "/files/*" gives "param:*".
+//
+// Echo cannot list the values middleware stored with c.Set, so they cannot
+// be copied wholesale. During CheckOrigin the live echo.Context is
+// returned by Context(r); copy what the connection needs into r.Storage:
+//
+//	CheckOrigin: func(r *gws.Request) bool {
+//		user, ok := gwsecho.Context(r).Get("user").(string)
+//		r.Storage.Put("user", user)
+//		return ok
+//	},
+//
+// Values of the request's context (c.Request().Context()) are reachable
+// through socket.Context, which core derives from it without its
+// cancellation.
+//
+// A middleware that wraps the response writer in one that can neither
+// hijack nor unwrap makes the upgrade impossible: the client gets a 500,
+// and the handler returns an error wrapping gwshttp.ErrHijack. Echo's own
+// Gzip middleware can hijack.
+package gwsecho
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+
+	gwshttp "github.com/gwsgo/gws/adapters/nethttp"
+	gws "github.com/gwsgo/gws/core"
+	"github.com/labstack/echo/v4"
+)
+
+// paramPrefix starts the Storage keys of route parameters, the same in
+// every adapter.
+const paramPrefix = "param:"
+
+// handshakes maps each *gws.Request being upgraded to its echo.Context, for
+// Context.
+var handshakes sync.Map
+
+// Context returns the echo.Context of the request r while CheckOrigin runs
+// for it, and nil at any other time: Echo reuses the Context for other
+// requests as soon as the handshake is over.
+func Context(r *gws.Request) echo.Context {
+	c, _ := handshakes.Load(r)
+	ec, _ := c.(echo.Context)
+	return ec
+}
+
+// Handler returns an echo.HandlerFunc that upgrades every request. A
+// rejected handshake is answered with its HTTP status and reason, and its
+// error returned for Echo's logger; Echo's error handler leaves the
+// response alone, since it has been written. Once the connection has been
+// taken over the handler returns nil, even if writing the 101 failed.
+func Handler(u *gws.Upgrader, h gws.EventHandler) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := gws.NewRequest(c.Request())
+		values := c.ParamValues()
+		for i, name := range c.ParamNames() {
+			if i < len(values) {
+				req.Storage.Put(paramPrefix+name, values[i])
+			}
+		}
+		conn, err := upgrade(u, c, req, h)
+		res := c.Response()
+		if err != nil && res.Committed {
+			// Answered over HTTP; Echo's error handler sees Committed
+			// and only logs.
+			return fmt.Errorf("gwsecho: upgrading %s: %w", c.Request().URL.Path, err)
+		}
+		// The connection has left net/http, upgraded or lost: Committed
+		// keeps Echo from writing on it.
+		res.Committed = true
+		if err != nil {
+			return nil
+		}
+		res.Status = http.StatusSwitchingProtocols
+		go conn.ReadLoop()
+		return nil
+	}
+}
+
+// upgrade runs the handshake with c reachable through Context.
+func upgrade(u *gws.Upgrader, c echo.Context, req *gws.Request, h gws.EventHandler) (*gws.Conn, error) {
+	handshakes.Store(req, c)
+	defer handshakes.Delete(req)
+	return gwshttp.UpgradeRequest(u, c.Response(), req, h)
+}
+
+// Middleware returns an echo.MiddlewareFunc that upgrades WebSocket
+// requests, as Handler does, and passes every other request on to next.
+func Middleware(u *gws.Upgrader, h gws.EventHandler) echo.MiddlewareFunc {
+	ws := Handler(u, h)
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if gws.IsUpgrade(c.Request()) {
+				return ws(c)
+			}
+			return next(c)
+		}
+	}
+}

@@ -1,0 +1,92 @@
+// Package gwsgin mounts gws on Gin.
+//
+//	upgrader := &gws.Upgrader{}
+//	router.GET("/ws", gwsgin.Handler(upgrader, handler))
+//
+// Handler serves a route with WebSockets only; Middleware upgrades WebSocket
+// requests and passes every other request on with c.Next, so a page and its
+// socket can share a path. Both go through the net/http adapter (package
+// gwshttp): core checks the request before the connection is taken over,
+// so a rejected handshake is an ordinary HTTP response, and the 101 is
+// written on the hijacked connection, never through Gin's writer, which
+// refuses to hijack once a header was written (Gin 1.11 and later). The
+// connection's events run on a goroutine of their own and the handler
+// returns at once.
+//
+// # Router values
+//
+// Gin recycles its Context once the handler returns, so nothing of it is
+// kept. At upgrade time, before CheckOrigin runs, the adapter copies into
+// the request's Storage, which becomes the connection's:
+//   - every c.Keys value (c.Set) with a string key, under that key; other
+//     key types are left out;
+//   - every route parameter, under "param:" + its name, so "/rooms/:room"
+//     gives "param:room" and "/files/*path" gives "param:path".
+//
+// Values of the request's context (c.Request.Context()) are reachable
+// through socket.Context, which core derives from it without its
+// cancellation.
+//
+// A failed upgrade is attached to the Gin context with c.Error, where the
+// Logger middleware shows it, and the rest of the chain is skipped with
+// c.Abort.
+package gwsgin
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	gwshttp "github.com/gwsgo/gws/adapters/nethttp"
+	gws "github.com/gwsgo/gws/core"
+)
+
+// paramPrefix starts the Storage keys of route parameters, the same in
+// every adapter.
+const paramPrefix = "param:"
+
+// Handler returns a gin.HandlerFunc that upgrades every request and ends
+// the chain. A rejected handshake is answered with its HTTP status and
+// reason.
+func Handler(u *gws.Upgrader, h gws.EventHandler) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer c.Abort()
+		if c.Writer.Written() {
+			// Gin 1.12 would still hijack, and the 101 would follow the
+			// header already sent.
+			_ = c.Error(fmt.Errorf("gwsgin: %w: an earlier handler wrote the response header", gwshttp.ErrHijack))
+			return
+		}
+		req := gws.NewRequest(c.Request)
+		for k, v := range c.Keys {
+			if key, ok := k.(string); ok {
+				req.Storage.Put(key, v)
+			}
+		}
+		for _, p := range c.Params {
+			req.Storage.Put(paramPrefix+p.Key, p.Value)
+		}
+		// Recorded, not written: Logger shows 101 for an upgrade, and a
+		// rejection replaces it with its own status as it is answered.
+		c.Status(http.StatusSwitchingProtocols)
+		conn, err := gwshttp.UpgradeRequest(u, c.Writer, req, h)
+		if err != nil {
+			_ = c.Error(err)
+			return
+		}
+		go conn.ReadLoop()
+	}
+}
+
+// Middleware returns a gin.HandlerFunc that upgrades WebSocket requests, as
+// Handler does, and passes every other request on with c.Next.
+func Middleware(u *gws.Upgrader, h gws.EventHandler) gin.HandlerFunc {
+	ws := Handler(u, h)
+	return func(c *gin.Context) {
+		if gws.IsUpgrade(c.Request) {
+			ws(c)
+			return
+		}
+		c.Next()
+	}
+}
