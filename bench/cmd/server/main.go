@@ -4,7 +4,8 @@
 //	server -lib gorilla -addr 127.0.0.1:9001
 //
 // It prints "listening ADDR" once the socket accepts connections, and exits
-// on SIGINT or SIGTERM, or when the process that started it dies.
+// on SIGINT or SIGTERM (the runner also has the kernel kill it if the runner
+// dies).
 package main
 
 import (

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -236,11 +235,4 @@ func (c *client) dialAll(n int, setup func(net.Conn, []byte) error) ([]net.Conn,
 		return nil, firstErr
 	}
 	return conns, nil
-}
-
-// readFull is io.ReadFull with the connection's deadline set.
-func readFull(conn net.Conn, b []byte) error {
-	_ = conn.SetReadDeadline(time.Now().Add(ioTimeout))
-	_, err := io.ReadFull(conn, b)
-	return err
 }

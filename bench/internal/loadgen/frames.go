@@ -11,7 +11,6 @@ const (
 	opText   = 0x1
 	opBinary = 0x2
 	opClose  = 0x8
-	opPing   = 0x9
 )
 
 // encodeClientFrame returns one complete masked frame (RFC 6455 §5.2), FIN
