@@ -5,19 +5,75 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gin-gonic/gin"
+	"github.com/gofiber/fiber/v2"
+	gwsecho "github.com/gwsgo/gws/adapters/echo"
+	gwsfasthttp "github.com/gwsgo/gws/adapters/fasthttp"
+	gwsfiber "github.com/gwsgo/gws/adapters/fiber"
+	gwsgin "github.com/gwsgo/gws/adapters/gin"
 	gwshttp "github.com/gwsgo/gws/adapters/nethttp"
 	gws "github.com/gwsgo/gws/core"
+	"github.com/labstack/echo/v4"
+	"github.com/valyala/fasthttp"
 )
 
 // server serves WebSocket echo on ln with one router until ln is closed.
 type server func(ln net.Listener, u *gws.Upgrader, h gws.EventHandler) error
 
-// routers maps each -router value to the code that mounts gws on it.
+// routers maps each -router value to the code that mounts gws on it, on
+// every path.
 var routers = map[string]server{
-	"nethttp": serveNetHTTP,
+	"nethttp":  serveNetHTTP,
+	"gin":      serveGin,
+	"echo":     serveEcho,
+	"fasthttp": serveFastHTTP,
+	"fiber":    serveFiber,
 }
 
 func serveNetHTTP(ln net.Listener, u *gws.Upgrader, h gws.EventHandler) error {
 	srv := &http.Server{Handler: gwshttp.Handler(u, h), ReadHeaderTimeout: 5 * time.Second}
 	return srv.Serve(ln)
+}
+
+func serveGin(ln net.Listener, u *gws.Upgrader, h gws.EventHandler) error {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.GET("/*path", gwsgin.Handler(u, h))
+	srv := &http.Server{Handler: r, ReadHeaderTimeout: 5 * time.Second}
+	return srv.Serve(ln)
+}
+
+func serveEcho(ln net.Listener, u *gws.Upgrader, h gws.EventHandler) error {
+	e := echo.New()
+	e.GET("/*", gwsecho.Handler(u, h))
+	srv := &http.Server{Handler: e, ReadHeaderTimeout: 5 * time.Second}
+	return srv.Serve(ln)
+}
+
+// fasthttp's Date header is kept fresh by a goroutine that outlives every
+// server, and its idle-worker cleaner notices a stopped server only when it
+// wakes up; the echo server does without the one and wakes the other every
+// second, so that a test can check that a closed server left no goroutine
+// behind.
+const fasthttpWorkerIdle = time.Second
+
+func serveFastHTTP(ln net.Listener, u *gws.Upgrader, h gws.EventHandler) error {
+	srv := &fasthttp.Server{
+		Handler:               gwsfasthttp.Handler(u, h),
+		ReadTimeout:           5 * time.Second,
+		NoDefaultDate:         true,
+		MaxIdleWorkerDuration: fasthttpWorkerIdle,
+	}
+	return srv.Serve(ln)
+}
+
+func serveFiber(ln net.Listener, u *gws.Upgrader, h gws.EventHandler) error {
+	app := fiber.New(fiber.Config{
+		DisableStartupMessage: true,
+		ReadTimeout:           5 * time.Second,
+		DisableDefaultDate:    true,
+	})
+	app.Server().MaxIdleWorkerDuration = fasthttpWorkerIdle
+	app.Get("/*", gwsfiber.Handler(u, h))
+	return app.Listener(ln)
 }

@@ -1,0 +1,55 @@
+// Command echo mounts gws on an Echo route.
+//
+//	go run ./examples/routers/echo
+//	then connect to ws://127.0.0.1:3000/ws?name=alice
+package main
+
+import (
+	"flag"
+	"fmt"
+
+	gwsecho "github.com/gwsgo/gws/adapters/echo"
+	gws "github.com/gwsgo/gws/core"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+)
+
+// handler greets each connection by the name CheckOrigin stored, then
+// echoes its messages.
+type handler struct{}
+
+func (handler) OnOpen(socket *gws.Conn) {
+	name, _ := socket.Storage.Get("name")
+	_ = socket.Write(gws.OpcodeText, fmt.Appendf(nil, "hello, %s", name))
+}
+
+func (handler) OnMessage(socket *gws.Conn, m *gws.Message) {
+	defer m.Close()
+	_ = socket.Write(m.Opcode, m.Bytes())
+}
+
+func (handler) OnClose(*gws.Conn, gws.Code, []byte) {}
+func (handler) OnError(*gws.Conn, error)            {}
+func (handler) OnPing(*gws.Conn, []byte)            {}
+func (handler) OnPong(*gws.Conn, []byte)            {}
+
+// newUpgrader accepts connections that give a ?name= and keeps the name
+// for the connection's life.
+func newUpgrader() *gws.Upgrader {
+	return &gws.Upgrader{
+		CheckOrigin: func(r *gws.Request) bool {
+			name := r.URL.Query().Get("name")
+			r.Storage.Put("name", name)
+			return name != ""
+		},
+	}
+}
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:3000", "address to listen on")
+	flag.Parse()
+	e := echo.New()
+	e.Use(middleware.Logger(), middleware.Recover())
+	e.GET("/ws", gwsecho.Handler(newUpgrader(), handler{}))
+	e.Logger.Fatal(e.Start(*addr))
+}
