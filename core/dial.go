@@ -72,6 +72,36 @@ type ClientOptions struct {
 	// deadline. Default DefaultDialTimeout (30 s); negative means ctx alone.
 	HandshakeTimeout time.Duration
 
+	// CompressEnabled offers permessage-deflate (RFC 7692), as browsers do:
+	// "permessage-deflate; client_max_window_bits", plus
+	// client_no_context_takeover unless ClientContextTakeover is set. The
+	// server may then keep its compression context between messages, and
+	// the connection keeps the window it needs to inflate them (up to
+	// 32 KiB, from the first compressed message on). Off by default.
+	CompressEnabled bool
+
+	// CompressLevel is the compress/flate level, 1 (BestSpeed) to 9
+	// (BestCompression); 0 means 1. When the server limits the client's
+	// window below 32 KiB (client_max_window_bits < 15), gws compresses
+	// with flate.HuffmanOnly, whose output fits any window.
+	CompressLevel int
+
+	// CompressThreshold is the smallest message, in bytes, that gws
+	// compresses. Default 512.
+	CompressThreshold int
+
+	// ClientContextTakeover keeps the client's compression history from one
+	// message to the next, when the server allows it, for a better ratio at
+	// the cost of a flate writer of the connection's own (about 600 KiB).
+	// Off by default: each message is compressed alone with pooled writers.
+	ClientContextTakeover bool
+
+	// ServerNoContextTakeover asks the server to compress each message alone
+	// (server_no_context_takeover), which spares the connection the window
+	// it would keep to inflate with; a server that refuses fails the
+	// handshake. Off by default.
+	ServerNoContextTakeover bool
+
 	// LogEnabled logs connection errors through Logger. Off by default.
 	LogEnabled bool
 
@@ -125,6 +155,9 @@ func (o *ClientOptions) withDefaults() *ClientOptions {
 func (o *ClientOptions) serverOptions() *ServerOptions {
 	return &ServerOptions{
 		LogEnabled:         o.LogEnabled,
+		CompressEnabled:    o.CompressEnabled,
+		CompressLevel:      o.CompressLevel,
+		CompressThreshold:  o.CompressThreshold,
 		Logger:             o.Logger,
 		ReadMaxPayloadSize: o.ReadMaxPayloadSize,
 		ReadBufferSize:     o.ReadBufferSize,
@@ -222,13 +255,17 @@ func Dial(ctx context.Context, rawURL string, h EventHandler, opts *ClientOption
 	if err != nil {
 		return nil, nil, fail(err)
 	}
-	nc, resp, buffered, err := o.handshake(ctx, req, key)
+	nc, resp, deflate, buffered, err := o.handshake(ctx, req, key)
 	if err != nil {
 		return nil, resp, fail(err)
 	}
 	up := &Upgrader{ServerOptions: o.serverOptions()}
-	c := up.NewConn(nc, buffered, &Request{Request: req, Storage: NewStorage()},
-		&Response{Header: resp.Header, SubProtocol: strings.TrimSpace(resp.Header.Get("Sec-WebSocket-Protocol"))}, h)
+	agreed := &Response{
+		Header:      resp.Header,
+		SubProtocol: strings.TrimSpace(resp.Header.Get("Sec-WebSocket-Protocol")),
+		deflate:     deflate,
+	}
+	c := up.NewConn(nc, buffered, &Request{Request: req, Storage: NewStorage()}, agreed, h)
 	c.server = false
 	return c, resp, nil
 }
@@ -320,6 +357,9 @@ func newHandshakeRequest(ctx context.Context, u *url.URL, o *ClientOptions) (*ht
 	req.Header["Connection"] = []string{"Upgrade"}
 	req.Header["Sec-Websocket-Key"] = []string{key}
 	req.Header["Sec-Websocket-Version"] = []string{"13"}
+	if o.CompressEnabled {
+		req.Header["Sec-Websocket-Extensions"] = []string{o.deflateOffer()}
+	}
 	if len(o.SubProtocols) > 0 {
 		for _, p := range o.SubProtocols {
 			if !isToken(p) {
@@ -350,26 +390,26 @@ func isToken(s string) bool {
 // opening handshake and returns the connection, the response and the bytes
 // read past the response. ctx bounds it all. On a refused handshake the
 // response is returned with the error.
-func (o *ClientOptions) handshake(ctx context.Context, req *http.Request, key string) (net.Conn, *http.Response, []byte, error) {
+func (o *ClientOptions) handshake(ctx context.Context, req *http.Request, key string) (net.Conn, *http.Response, *deflateParams, []byte, error) {
 	proxyURL, err := o.Proxy(req)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("choosing proxy: %w", err)
+		return nil, nil, nil, nil, fmt.Errorf("choosing proxy: %w", err)
 	}
 	target := hostPort(req.URL)
 	addr := target
 	if proxyURL != nil {
 		if addr, err = proxyAddr(proxyURL); err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 	}
 	raw, err := o.NetDial(ctx, "tcp", addr)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	// The deadline is set when ctx ends rather than from ctx.Deadline, so
 	// that a timed-out read always finds ctx done and reports ctx's error.
 	stop := context.AfterFunc(ctx, func() { raw.SetDeadline(time.Unix(1, 0)) })
-	nc, resp, buffered, err := o.exchange(ctx, raw, proxyURL, target, req, key)
+	nc, resp, deflate, buffered, err := o.exchange(ctx, raw, proxyURL, target, req, key)
 	if !stop() {
 		// The context ended first; whatever failed, it is the reason.
 		err = fmt.Errorf("handshake: %w", context.Cause(ctx))
@@ -379,37 +419,37 @@ func (o *ClientOptions) handshake(ctx context.Context, req *http.Request, key st
 	}
 	if err != nil {
 		raw.Close()
-		return nil, resp, nil, err
+		return nil, resp, nil, nil, err
 	}
-	return nc, resp, buffered, nil
+	return nc, resp, deflate, buffered, nil
 }
 
 // exchange does the work of handshake on the transport connection raw.
-func (o *ClientOptions) exchange(ctx context.Context, raw net.Conn, proxyURL *url.URL, target string, req *http.Request, key string) (net.Conn, *http.Response, []byte, error) {
+func (o *ClientOptions) exchange(ctx context.Context, raw net.Conn, proxyURL *url.URL, target string, req *http.Request, key string) (net.Conn, *http.Response, *deflateParams, []byte, error) {
 	nc := raw
 	var err error
 	if proxyURL != nil {
 		if nc, err = o.connectProxy(ctx, nc, proxyURL, target); err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 	}
 	if req.URL.Scheme == "https" {
 		tc := tls.Client(nc, o.tlsConfig(req.URL.Hostname()))
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return nil, nil, nil, fmt.Errorf("TLS handshake: %w", err)
+			return nil, nil, nil, nil, fmt.Errorf("TLS handshake: %w", err)
 		}
 		nc = tc
 	}
 	if err := writeRequest(nc, req); err != nil {
-		return nil, nil, nil, fmt.Errorf("writing handshake request: %w", err)
+		return nil, nil, nil, nil, fmt.Errorf("writing handshake request: %w", err)
 	}
 	br := bufio.NewReader(&io.LimitedReader{R: nc, N: maxResponseHead})
-	resp, err := readHandshakeResponse(br, req, key, nil)
+	resp, deflate, err := readHandshakeResponse(br, req, key, o)
 	if err != nil {
-		return nil, resp, nil, err
+		return nil, resp, nil, nil, err
 	}
 	buffered, _ := br.Peek(br.Buffered())
-	return nc, resp, buffered, nil
+	return nc, resp, deflate, buffered, nil
 }
 
 // tlsConfig returns the TLS configuration for a connection to host.
@@ -469,18 +509,18 @@ func isReservedRequestHeader(k string) bool {
 
 // readHandshakeResponse reads the server's answer to req from br and checks
 // it (RFC 6455 §4.1): 101, Upgrade and Connection, the accept value for
-// key, a subprotocol that was offered and no extension that was not.
-// offered holds the extensions Dial offered by name. A response that fails
-// a check is returned with a *DialError.
-func readHandshakeResponse(br *bufio.Reader, req *http.Request, key string, offered map[string]bool) (*http.Response, error) {
+// key, a subprotocol that was offered and no extension that was not. It
+// returns the permessage-deflate agreement, nil without one. A response
+// that fails a check is returned with a *DialError.
+func readHandshakeResponse(br *bufio.Reader, req *http.Request, key string, o *ClientOptions) (*http.Response, *deflateParams, error) {
 	resp, err := http.ReadResponse(br, req)
 	if err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, fmt.Errorf("reading handshake response: connection closed by the server (%w)", err)
+			return nil, nil, fmt.Errorf("reading handshake response: connection closed by the server (%w)", err)
 		}
-		return nil, fmt.Errorf("reading handshake response: %w", err)
+		return nil, nil, fmt.Errorf("reading handshake response: %w", err)
 	}
-	refuse := func(cause error, format string, args ...any) (*http.Response, error) {
+	refuse := func(cause error, format string, args ...any) (*http.Response, *deflateParams, error) {
 		e := &DialError{StatusCode: resp.StatusCode, Status: resp.Status, Header: resp.Header,
 			Reason: fmt.Sprintf(format, args...), Err: cause}
 		if resp.Body != nil {
@@ -488,7 +528,7 @@ func readHandshakeResponse(br *bufio.Reader, req *http.Request, key string, offe
 			resp.Body.Close()
 		}
 		resp.Body = io.NopCloser(bytes.NewReader(e.Body))
-		return resp, e
+		return resp, nil, e
 	}
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		return refuse(ErrHandshakeStatus, "server answered %s, not 101 Switching Protocols", resp.Status)
@@ -508,13 +548,11 @@ func readHandshakeResponse(br *bufio.Reader, req *http.Request, key string, offe
 			return refuse(ErrHandshakeSubProtocol, "server chose subprotocol %q, offered %q", got, req.Header.Get("Sec-WebSocket-Protocol"))
 		}
 	}
-	for ext := range headerTokens(resp.Header, "Sec-WebSocket-Extensions") {
-		name, _, _ := strings.Cut(ext, ";")
-		if name = strings.TrimSpace(name); name != "" && !offered[name] {
-			return refuse(ErrHandshakeExtension, "server chose extension %q, offered %q", name, req.Header.Get("Sec-WebSocket-Extensions"))
-		}
+	deflate, err := acceptDeflate(resp.Header, o)
+	if err != nil {
+		return refuse(ErrHandshakeExtension, "%v (offered %q)", err, req.Header.Get("Sec-WebSocket-Extensions"))
 	}
-	return resp, nil
+	return resp, deflate, nil
 }
 
 // offeredToken reports whether v is exactly one of the tokens of header

@@ -3,6 +3,7 @@ package gws
 import (
 	"bufio"
 	"bytes"
+	"compress/flate"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -766,7 +767,7 @@ func (s *rawConn) accept(tail string) {
 
 // send writes an unmasked frame.
 func (s *rawConn) send(first byte, p []byte) {
-	h := frame.Header{Fin: first&0x80 != 0, Opcode: first & 0x0f, Length: int64(len(p))}
+	h := frame.Header{Fin: first&0x80 != 0, Rsv: first & 0x70, Opcode: first & 0x0f, Length: int64(len(p))}
 	b := make([]byte, frame.Size(h.Length, false)+len(p))
 	copy(b[frame.Encode(b, h):], p)
 	s.nc.Write(b)
@@ -815,12 +816,14 @@ func FuzzHandshakeResponse(f *testing.F) {
 	f.Add([]byte("HTTP/1.0 101\r\nupgrade: WebSocket\r\nconnection: keep-alive, upgrade\r\nsec-websocket-accept:  " + AcceptKey(key) + " \r\n\r\n"))
 	f.Fuzz(func(t *testing.T, input []byte) {
 		u, _ := url.Parse("http://example.com/ws")
+		o := &ClientOptions{CompressEnabled: true}
 		req := &http.Request{Method: http.MethodGet, URL: u, Header: http.Header{
-			"Sec-Websocket-Key":      {key},
-			"Sec-Websocket-Protocol": {"chat, superchat"},
+			"Sec-Websocket-Key":        {key},
+			"Sec-Websocket-Protocol":   {"chat, superchat"},
+			"Sec-Websocket-Extensions": {o.deflateOffer()},
 		}}
 		br := bufio.NewReader(bytes.NewReader(input))
-		resp, err := readHandshakeResponse(br, req, key, nil)
+		resp, deflate, err := readHandshakeResponse(br, req, key, o)
 		var de *DialError
 		switch {
 		case err == nil:
@@ -830,12 +833,8 @@ func FuzzHandshakeResponse(f *testing.F) {
 			if p := resp.Header.Get("Sec-WebSocket-Protocol"); p != "" && p != "chat" && p != "superchat" {
 				t.Fatalf("accepted subprotocol %q", p)
 			}
-			if resp.Header.Get("Sec-WebSocket-Extensions") != "" && len(resp.Header.Values("Sec-WebSocket-Extensions")) > 0 {
-				for e := range headerTokens(resp.Header, "Sec-WebSocket-Extensions") {
-					if strings.Trim(e, " ;") != "" {
-						t.Fatalf("accepted extension %q", e)
-					}
-				}
+			if deflate != nil && (deflate.ownWindowBits < 8 || deflate.ownWindowBits > 15 || deflate.peerWindow < 9 || deflate.peerWindow > 15 || !deflate.ownNoContext) {
+				t.Fatalf("agreement %+v", *deflate)
 			}
 		case errors.As(err, &de):
 			if resp == nil || len(de.Body) > maxDialErrorBody || de.Err == nil {
@@ -845,4 +844,144 @@ func FuzzHandshakeResponse(f *testing.F) {
 			t.Fatalf("plain error %v with a response", err)
 		}
 	})
+}
+
+func TestDialCompressed(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		server ServerOptions
+		client ClientOptions
+	}{
+		{"defaults", ServerOptions{CompressEnabled: true}, ClientOptions{CompressEnabled: true}},
+		{"context takeover", ServerOptions{CompressEnabled: true, ServerContextTakeover: true, ClientContextTakeover: true},
+			ClientOptions{CompressEnabled: true, ClientContextTakeover: true, CompressLevel: 9}},
+		{"server no context takeover", ServerOptions{CompressEnabled: true, ServerContextTakeover: true},
+			ClientOptions{CompressEnabled: true, ServerNoContextTakeover: true}},
+		{"server declines", ServerOptions{}, ClientOptions{CompressEnabled: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := newRecorder()
+			addr := serve(t, &Upgrader{ServerOptions: &tc.server}, rec)
+			log := newClientLog()
+			c, resp, err := Dial(context.Background(), wsURL(addr, "/"), log, &tc.client)
+			if err != nil {
+				t.Fatal(err)
+			}
+			run(t, c)
+			if c.Compressed() != tc.server.CompressEnabled {
+				t.Fatalf("Compressed() %v; response extensions %q", c.Compressed(), resp.Header.Get("Sec-WebSocket-Extensions"))
+			}
+			log.expect(t, "open")
+			for _, p := range []string{strings.Repeat("gws compresses ", 200), "short", strings.Repeat("gws compresses ", 200), strings.Repeat("κόσμε", 5000)} {
+				c.WriteString(p)
+				log.expect(t, "message 1 "+p)
+			}
+			c.WriteClose(CloseNormal, nil)
+			rec.waitClosed(t)
+			if len(rec.errs) > 0 {
+				t.Fatalf("server errors %v", rec.errs)
+			}
+		})
+	}
+}
+
+// deflateMessage compresses p as the next message of fw, RFC 7692 style.
+func deflateMessage(fw *flate.Writer, out *bytes.Buffer, p string) []byte {
+	out.Reset()
+	fw.Write([]byte(p))
+	fw.Flush()
+	return bytes.TrimSuffix(bytes.Clone(out.Bytes()), []byte{0, 0, 0xff, 0xff})
+}
+
+// TestDialDeflateSmallWindows checks that the client honours the windows
+// a server picks: it inflates the server's messages with the server's
+// context, and compresses its own with no back-references when its window
+// is 8 bits.
+func TestDialDeflateSmallWindows(t *testing.T) {
+	text := strings.Repeat("window ", 30)
+	addr := rawServer(t, func(s *rawConn) {
+		if got := s.req.Header.Get("Sec-WebSocket-Extensions"); got != "permessage-deflate; client_max_window_bits; client_no_context_takeover" {
+			s.t.Errorf("offer %q", got)
+		}
+		fmt.Fprintf(s.nc, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n"+
+			"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=8; server_max_window_bits=9\r\n\r\n",
+			AcceptKey(s.req.Header.Get("Sec-WebSocket-Key")))
+		var out bytes.Buffer
+		fw, _ := flate.NewWriter(&out, flate.BestCompression)
+		for range 2 {
+			// The second message refers back into the first.
+			s.send(0x80|frame.Rsv1|frame.OpText, deflateMessage(fw, &out, text))
+		}
+		h, p := s.read()
+		if h.Rsv != frame.Rsv1 {
+			s.t.Errorf("client message not compressed: rsv %#x", h.Rsv)
+		}
+		inflated, err := io.ReadAll(flate.NewReader(bytes.NewReader(append(p, 0, 0, 0xff, 0xff, 1, 0, 0, 0xff, 0xff))))
+		if err != nil || string(inflated) != strings.Repeat("a", 2000) {
+			s.t.Errorf("client message inflates to %d bytes, err %v", len(inflated), err)
+		}
+		// Huffman codes alone need at least a bit per byte; any
+		// back-reference would shrink 2000 'a's to a few bytes.
+		if len(p) < 2000/8 {
+			s.t.Errorf("client message compressed to %d bytes: back-references beyond an 8-bit window", len(p))
+		}
+		s.send(0x80|frame.OpClose, nil)
+		s.read()
+		s.expectEOF()
+	})
+	log := newClientLog()
+	c, _, err := Dial(context.Background(), wsURL(addr, "/"), log, &ClientOptions{CompressEnabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, c)
+	log.expect(t, "open", "message 1 "+text, "message 1 "+text)
+	c.WriteString(strings.Repeat("a", 2000))
+	log.expect(t, "close 1005")
+}
+
+func TestAcceptDeflate(t *testing.T) {
+	on := &ClientOptions{CompressEnabled: true}
+	cases := []struct {
+		opts     *ClientOptions
+		response string
+		want     *deflateParams // nil: declined
+		err      string
+	}{
+		{on, "", nil, ""},
+		{&ClientOptions{}, "permessage-deflate", nil, "not offered"},
+		{on, "permessage-deflate", &deflateParams{ownNoContext: true, ownWindowBits: 15, peerWindow: 15}, ""},
+		{&ClientOptions{CompressEnabled: true, ClientContextTakeover: true}, "permessage-deflate",
+			&deflateParams{ownWindowBits: 15, peerWindow: 15}, ""},
+		{&ClientOptions{CompressEnabled: true, ClientContextTakeover: true}, "permessage-deflate; client_no_context_takeover; server_no_context_takeover",
+			&deflateParams{ownNoContext: true, peerNoContext: true, ownWindowBits: 15, peerWindow: 15}, ""},
+		{on, `permessage-deflate; client_max_window_bits=8; server_max_window_bits="10"`,
+			&deflateParams{ownNoContext: true, ownWindowBits: 8, peerWindow: 10}, ""},
+		{on, "permessage-deflate; server_max_window_bits=8", &deflateParams{ownNoContext: true, ownWindowBits: 15, peerWindow: 9}, ""},
+		{on, "permessage-deflate; client_max_window_bits", nil, "not valid"},
+		{on, "permessage-deflate; server_max_window_bits=16", nil, "not valid"},
+		{on, "permessage-deflate; server_no_context_takeover=yes", nil, "not valid"},
+		{on, "permessage-deflate; mystery", nil, "not valid"},
+		{on, "permessage-deflate; server_no_context_takeover; server_no_context_takeover", nil, "repeated"},
+		{on, "permessage-deflate, permessage-deflate", nil, "twice"},
+		{on, "x-webkit-deflate-frame", nil, "not offered"},
+		{&ClientOptions{CompressEnabled: true, ServerNoContextTakeover: true}, "permessage-deflate", nil, "refused"},
+	}
+	for _, tc := range cases {
+		h := http.Header{}
+		if tc.response != "" {
+			h.Set("Sec-WebSocket-Extensions", tc.response)
+		}
+		got, err := acceptDeflate(h, tc.opts)
+		switch {
+		case tc.err != "":
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%q: err %v, want one saying %q", tc.response, err, tc.err)
+			}
+		case err != nil:
+			t.Errorf("%q: %v", tc.response, err)
+		case (got == nil) != (tc.want == nil) || got != nil && *got != *tc.want:
+			t.Errorf("%q: agreement %+v, want %+v", tc.response, got, tc.want)
+		}
+	}
 }
