@@ -8,10 +8,11 @@
 // socket can share a path. Both go through the net/http adapter (package
 // gwshttp): core checks the request before the connection is taken over,
 // so a rejected handshake is an ordinary HTTP response, and the 101 is
-// written on the hijacked connection, never through Gin's writer, which
-// refuses to hijack once a header was written (Gin 1.11 and later). The
-// connection's events run on a goroutine of their own and the handler
-// returns at once.
+// written on the hijacked connection, never through Gin's writer (Gin 1.11
+// refuses to hijack once a header was written). If an earlier handler has
+// written the response header, the upgrade fails with an error wrapping
+// gwshttp.ErrHijack. The connection's events run on a goroutine of their
+// own and the handler returns at once.
 //
 // # Router values
 //

@@ -1,0 +1,47 @@
+package gwsecho_test
+
+import (
+	gwsecho "github.com/gwsgo/gws/adapters/echo"
+	gws "github.com/gwsgo/gws/core"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+)
+
+type chat struct{}
+
+func (chat) OnOpen(c *gws.Conn)                             {}
+func (chat) OnClose(c *gws.Conn, code gws.Code, why []byte) {}
+func (chat) OnError(c *gws.Conn, err error)                 {}
+func (chat) OnPing(c *gws.Conn, p []byte)                   {}
+func (chat) OnPong(c *gws.Conn, p []byte)                   {}
+func (chat) OnMessage(c *gws.Conn, m *gws.Message) {
+	user, _ := c.Storage.Get("user") // copied by CheckOrigin
+	c.Write(gws.OpcodeText, append([]byte(user.(string)+": "), m.Bytes()...))
+	m.Close()
+}
+
+func ExampleHandler() {
+	e := echo.New()
+	e.Use(middleware.KeyAuth(func(key string, c echo.Context) (bool, error) {
+		c.Set("user", "user-of-"+key)
+		return key != "", nil
+	}))
+	upgrader := &gws.Upgrader{
+		CheckOrigin: func(r *gws.Request) bool {
+			// Echo cannot list c.Set values: copy the ones the connection needs.
+			user, ok := gwsecho.Context(r).Get("user").(string)
+			r.Storage.Put("user", user)
+			return ok
+		},
+	}
+	e.GET("/rooms/:room/ws", gwsecho.Handler(upgrader, chat{}))
+	// In the handler, c.Storage.Get("user") and c.Storage.Get("param:room").
+}
+
+func ExampleMiddleware() {
+	e := echo.New()
+	// The page and its socket share /chat: WebSocket requests are upgraded,
+	// every other request reaches the page's handler.
+	e.GET("/chat", func(c echo.Context) error { return c.File("chat.html") },
+		gwsecho.Middleware(&gws.Upgrader{}, chat{}))
+}

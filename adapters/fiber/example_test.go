@@ -1,0 +1,46 @@
+package gwsfiber_test
+
+import (
+	"log"
+
+	"github.com/gofiber/fiber/v2"
+	gwsfiber "github.com/gwsgo/gws/adapters/fiber"
+	gws "github.com/gwsgo/gws/core"
+)
+
+type chat struct{}
+
+func (chat) OnOpen(c *gws.Conn)                             {}
+func (chat) OnClose(c *gws.Conn, code gws.Code, why []byte) {}
+func (chat) OnError(c *gws.Conn, err error)                 {}
+func (chat) OnPing(c *gws.Conn, p []byte)                   {}
+func (chat) OnPong(c *gws.Conn, p []byte)                   {}
+func (chat) OnMessage(c *gws.Conn, m *gws.Message) {
+	user, _ := c.Storage.Get("user") // copied from c.Locals at upgrade time
+	c.Write(gws.OpcodeText, append([]byte(user.(string)+": "), m.Bytes()...))
+	m.Close()
+}
+
+func ExampleHandler() {
+	app := fiber.New()
+	app.Use(func(c *fiber.Ctx) error {
+		user := c.Query("token") // a real app checks it
+		if user == "" {
+			return fiber.ErrUnauthorized
+		}
+		c.Locals("user", user)
+		return c.Next()
+	})
+	app.Get("/rooms/:room/ws", gwsfiber.Handler(&gws.Upgrader{}, chat{}))
+	// In the handler, c.Storage.Get("user") and c.Storage.Get("param:room").
+	log.Fatal(app.Listen(":3000"))
+}
+
+func ExampleMiddleware() {
+	app := fiber.New()
+	// The page and its socket share /chat: WebSocket requests are upgraded,
+	// every other request reaches the page's handler.
+	app.Get("/chat", gwsfiber.Middleware(&gws.Upgrader{}, chat{}), func(c *fiber.Ctx) error {
+		return c.SendFile("chat.html")
+	})
+}
