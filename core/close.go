@@ -24,18 +24,23 @@ func (c *Conn) WriteClose(code Code, reason []byte) error {
 
 // sendClose writes a close frame; CloseNoStatus sends one with no payload.
 func (c *Conn) sendClose(code Code, reason []byte) error {
+	p := encodeClose(code, reason)
+	err := c.writeFrame(OpcodeClose, *p)
+	bufpool.Put(p)
+	return err
+}
+
+// encodeClose returns a close frame's payload: the code, then the reason
+// cut to the 123 bytes that fit; nothing for CloseNoStatus.
+func encodeClose(code Code, reason []byte) *[]byte {
 	if code == CloseNoStatus {
-		return c.writeFrame(OpcodeClose, nil)
+		return bufpool.Get(0)
 	}
-	if len(reason) > 123 {
-		reason = reason[:123]
-	}
+	reason = reason[:min(len(reason), 123)]
 	buf := bufpool.Get(2 + len(reason))
 	binary.BigEndian.PutUint16(*buf, uint16(code))
 	copy((*buf)[2:], reason)
-	err := c.writeFrame(OpcodeClose, *buf)
-	bufpool.Put(buf)
-	return err
+	return buf
 }
 
 // readClose handles the peer's close frame: it checks the payload (RFC 6455
@@ -72,7 +77,10 @@ func (c *Conn) readClose(p []byte) error {
 func (c *Conn) finish(err error) {
 	code, reason := CloseAbnormal, []byte(nil)
 	var ce *CloseError
-	switch {
+	switch le := c.localErr.Load(); {
+	case le != nil:
+		code, reason = le.Code, []byte(le.Reason)
+		c.report(le)
 	case errors.Is(err, errPeerClosed):
 		code, reason = c.peerCode, c.peerReason
 	case errors.As(err, &ce):
@@ -97,6 +105,18 @@ func (c *Conn) finish(err error) {
 	c.wmu.Unlock()
 	c.closing.Store(true)
 	c.nc.Close()
+	if c.pq != nil {
+		c.pq.drain()
+	}
+	c.wq.mu.Lock()
+	c.wq.ended = true
+	queued := c.wq.items
+	c.wq.items = nil
+	c.wq.mu.Unlock()
+	for i := range queued {
+		queued[i].release(ErrConnClosed)
+	}
+	c.wq.drained.Wait()
 	c.releaseBuffer()
 	if c.msg != nil {
 		bufpool.Put(c.msg)
@@ -107,6 +127,15 @@ func (c *Conn) finish(err error) {
 		c.peerWindow = nil
 	}
 	c.cancel()
+	c.endMu.Lock()
+	c.ended = true
+	hooks := c.hooks
+	c.hooks = nil
+	c.endMu.Unlock()
+	for _, f := range hooks {
+		f()
+	}
+	c.up.untrack(c)
 	c.handler.OnClose(c, code, reason)
 }
 

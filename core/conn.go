@@ -54,7 +54,18 @@ type Conn struct {
 	closeSent bool  // a close frame went out (or the connection ended): no more frames
 	werr      error // the write error that ended the connection
 
-	closing atomic.Bool // Close was called or a write failed: the read error is expected
+	closing  atomic.Bool                // Close was called or a write failed: the read error is expected
+	localErr atomic.Pointer[CloseError] // why gws dropped the connection itself (slow consumer, heartbeat)
+
+	pq *parallelQueue // with ParallelEnabled
+	wq writeQueue
+
+	lastSeen atomic.Int64 // heartbeat clock reading when the last frame arrived
+	lastPing atomic.Int64 // heartbeat clock reading when the last ping went out
+
+	endMu sync.Mutex
+	ended bool
+	hooks []func() // run when the connection ends, before OnClose
 }
 
 // RemoteAddr returns the peer's network address.
@@ -102,4 +113,25 @@ func (c *Conn) releaseBuffer() {
 		c.rbuf = nil
 	}
 	c.rpos, c.rend = 0, 0
+}
+
+// fail drops the connection for a reason of gws's own; ReadLoop then
+// reports err with OnError and its code with OnClose.
+func (c *Conn) fail(err *CloseError) {
+	if c.localErr.CompareAndSwap(nil, err) {
+		c.closing.Store(true)
+		c.nc.Close()
+	}
+}
+
+// onEnd registers f to run when the connection ends, before OnClose; it
+// reports false, without registering, if the connection has ended already.
+func (c *Conn) onEnd(f func()) bool {
+	c.endMu.Lock()
+	defer c.endMu.Unlock()
+	if c.ended {
+		return false
+	}
+	c.hooks = append(c.hooks, f)
+	return true
 }

@@ -24,6 +24,21 @@ var (
 	// code 1009.
 	ErrMessageTooBig = errors.New("gws: message too big")
 
+	// ErrWriteQueueFull is given to WriteAsync callbacks when a message did
+	// not fit in the connection's write queue (see SlowConsumerPolicy).
+	ErrWriteQueueFull = errors.New("gws: write queue full")
+
+	// ErrSlowConsumer is reported by OnError when a connection was closed
+	// because its write queue overflowed under SlowClose.
+	ErrSlowConsumer = errors.New("gws: peer reads too slowly")
+
+	// ErrHeartbeatTimeout is reported by OnError when a connection sent
+	// nothing for PingTimeout after a heartbeat ping.
+	ErrHeartbeatTimeout = errors.New("gws: no answer to heartbeat ping")
+
+	// ErrShuttingDown rejects handshakes after Upgrader.Shutdown began.
+	ErrShuttingDown = errors.New("gws: server shutting down")
+
 	// ErrControlTooBig is returned when a ping, pong or close payload would
 	// exceed the 125 bytes RFC 6455 allows.
 	ErrControlTooBig = errors.New("gws: control frame payload over 125 bytes")

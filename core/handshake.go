@@ -125,6 +125,12 @@ func (u *Upgrader) Negotiate(r *Request) (*Response, error) {
 
 func (u *Upgrader) negotiate(r *Request) (*Response, error) {
 	opts := u.options()
+	u.mu.Lock()
+	closing := u.closing
+	u.mu.Unlock()
+	if closing {
+		return nil, reject(http.StatusServiceUnavailable, ErrShuttingDown, "websocket: server shutting down")
+	}
 	if r.Storage == nil {
 		r.Storage = NewStorage()
 	}

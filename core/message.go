@@ -81,6 +81,15 @@ func Recovery(report func(exception any)) HandlerFunc {
 func (c *Conn) dispatch(op Opcode, buf *[]byte) {
 	m := messagePool.Get().(*Message)
 	*m = Message{Opcode: op, buf: buf, chain: c.up.middlewares, handler: c.handler}
+	if c.pq != nil {
+		c.pq.push(c, m)
+		return
+	}
+	c.handle(m)
+}
+
+// handle runs m through the chain on the calling goroutine.
+func (c *Conn) handle(m *Message) {
 	m.Next(c)
 	if m.closed {
 		*m = Message{}

@@ -89,6 +89,56 @@ type ServerOptions struct {
 	// values containing CR or LF are refused at handshake time.
 	ResponseHeader http.Header
 
+	// ParallelEnabled hands each connection's messages to a bounded queue
+	// served by up to ParallelLimit goroutines, so one slow message does not
+	// hold up the next; messages of a connection may then be handled out of
+	// order and concurrently. Off by default: messages are handled one after
+	// another, in order, on the connection's read goroutine.
+	ParallelEnabled bool
+
+	// ParallelLimit is the most goroutines handling one connection's
+	// messages at once with ParallelEnabled. Default 8.
+	ParallelLimit int
+
+	// ParallelQueueSize is how many messages of one connection may wait for
+	// a handler; when the queue is full the connection stops reading, and
+	// TCP flow control slows the peer down. Default 64.
+	ParallelQueueSize int
+
+	// Concurrency caps the goroutines handling messages across all the
+	// Upgrader's connections with ParallelEnabled; a reader whose
+	// connection needs a handler waits for a free one. 0 means no cap
+	// beyond ParallelLimit per connection.
+	Concurrency int
+
+	// WriteQueueMessages and WriteQueueBytes bound each connection's
+	// WriteAsync queue. Defaults 256 messages and 1 MiB.
+	WriteQueueMessages int
+	WriteQueueBytes    int
+
+	// SlowConsumer says what WriteAsync does when a connection's queue is
+	// full because the peer reads slower than the server writes. Default
+	// SlowDrop.
+	SlowConsumer SlowConsumerPolicy
+
+	// SlowBlockTimeout is how long SlowBlock waits for room in the queue
+	// before giving up with ErrWriteQueueFull. Default 5 s.
+	SlowBlockTimeout time.Duration
+
+	// SlowCloseCode is the close code SlowClose sends. Default 1008
+	// (policy violation).
+	SlowCloseCode Code
+
+	// PingInterval turns on the heartbeat: gws pings every connection this
+	// often, from one shared timer for all of them, and drops one that has
+	// sent nothing (no pong, no message) for PingTimeout after a ping. 0
+	// (the default) leaves heartbeats to the application.
+	PingInterval time.Duration
+
+	// PingTimeout is how long after a ping a silent connection is dropped.
+	// Default: PingInterval.
+	PingTimeout time.Duration
+
 	// SkipUTF8Validation turns off the check that text messages and close
 	// reasons are valid UTF-8. The check is on by default, as RFC 6455
 	// requires.
@@ -125,8 +175,45 @@ func (o *ServerOptions) withDefaults() *ServerOptions {
 	if c.CompressThreshold <= 0 {
 		c.CompressThreshold = DefaultCompressThreshold
 	}
+	if c.ParallelLimit <= 0 {
+		c.ParallelLimit = 8
+	}
+	if c.ParallelQueueSize <= 0 {
+		c.ParallelQueueSize = 64
+	}
+	if c.WriteQueueMessages <= 0 {
+		c.WriteQueueMessages = 256
+	}
+	if c.WriteQueueBytes <= 0 {
+		c.WriteQueueBytes = 1 << 20
+	}
+	if c.SlowBlockTimeout <= 0 {
+		c.SlowBlockTimeout = 5 * time.Second
+	}
+	if c.SlowCloseCode == 0 {
+		c.SlowCloseCode = ClosePolicyViolation
+	}
+	if c.PingTimeout <= 0 {
+		c.PingTimeout = c.PingInterval
+	}
 	if c.CloseTimeout <= 0 {
 		c.CloseTimeout = DefaultCloseTimeout
 	}
 	return &c
 }
+
+// SlowConsumerPolicy is what WriteAsync does when a connection's write
+// queue is full.
+type SlowConsumerPolicy int
+
+const (
+	// SlowDrop drops the message: its callback gets ErrWriteQueueFull and
+	// the Upgrader's Stats count it. The writer never waits.
+	SlowDrop SlowConsumerPolicy = iota
+	// SlowBlock makes the writer wait for room, up to SlowBlockTimeout,
+	// then fail with ErrWriteQueueFull.
+	SlowBlock
+	// SlowClose closes the connection with SlowCloseCode; the Upgrader's
+	// Stats count it.
+	SlowClose
+)

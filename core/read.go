@@ -74,6 +74,9 @@ func (c *Conn) readFrame() error {
 		return protocolError(CloseProtocolError, ErrProtocol, "%v", err)
 	}
 	c.rpos += n
+	if c.opts.PingInterval > 0 {
+		c.lastSeen.Store(c.up.clock.Load())
+	}
 	if err := c.checkHeader(&h); err != nil {
 		return err
 	}

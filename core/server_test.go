@@ -226,6 +226,7 @@ func closePayload(code Code, reason string) []byte {
 
 // recorder is an EventHandler that echoes messages and records events.
 type recorder struct {
+	once   sync.Once
 	mu     sync.Mutex
 	events []string
 	errs   []error
@@ -248,7 +249,7 @@ func (r *recorder) OnClose(c *Conn, code Code, reason []byte) {
 	r.code, r.reason = code, string(reason)
 	r.mu.Unlock()
 	r.add(fmt.Sprintf("close %d", code))
-	close(r.closed)
+	r.once.Do(func() { close(r.closed) })
 }
 func (r *recorder) OnError(c *Conn, err error) {
 	r.mu.Lock()

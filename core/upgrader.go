@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -51,6 +52,35 @@ type Upgrader struct {
 	once        sync.Once
 	opts        *ServerOptions
 	middlewares []HandlerFunc
+	slots       chan struct{} // Concurrency's handler slots; nil when uncapped
+
+	mu       sync.Mutex
+	conns    map[*Conn]struct{} // every live connection, for Shutdown and the heartbeat
+	closing  bool               // Shutdown has begun
+	allGone  chan struct{}      // closed when conns empties during Shutdown
+	beat     *heartbeat
+	clock    atomic.Int64 // the heartbeat's clock, read when frames arrive
+	dropped  atomic.Int64
+	slowShut atomic.Int64
+}
+
+// Stats are counters of an Upgrader's slow-consumer handling.
+type Stats struct {
+	// Dropped counts messages WriteAsync dropped under SlowDrop or after
+	// SlowBlockTimeout.
+	Dropped int64
+	// ClosedSlow counts connections closed under SlowClose.
+	ClosedSlow int64
+	// Conns is the number of live connections.
+	Conns int
+}
+
+// Stats returns the current counters.
+func (u *Upgrader) Stats() Stats {
+	u.mu.Lock()
+	n := len(u.conns)
+	u.mu.Unlock()
+	return Stats{Dropped: u.dropped.Load(), ClosedSlow: u.slowShut.Load(), Conns: n}
 }
 
 // Use appends middleware to the chain every message goes through before
@@ -60,7 +90,12 @@ func (u *Upgrader) Use(middlewares ...HandlerFunc) {
 }
 
 func (u *Upgrader) options() *ServerOptions {
-	u.once.Do(func() { u.opts = u.ServerOptions.withDefaults() })
+	u.once.Do(func() {
+		u.opts = u.ServerOptions.withDefaults()
+		if u.opts.Concurrency > 0 {
+			u.slots = make(chan struct{}, u.opts.Concurrency)
+		}
+	})
 	return u.opts
 }
 
@@ -70,6 +105,12 @@ func (u *Upgrader) options() *ServerOptions {
 // holds any bytes the HTTP server had already read past the request; they
 // are read before nc. Events start when the caller runs ReadLoop.
 func (u *Upgrader) NewConn(nc net.Conn, buffered []byte, r *Request, resp *Response, h EventHandler) *Conn {
+	c := u.newConn(nc, buffered, r, resp, h)
+	u.track(c)
+	return c
+}
+
+func (u *Upgrader) newConn(nc net.Conn, buffered []byte, r *Request, resp *Response, h EventHandler) *Conn {
 	opts := u.options()
 	parent := context.Background()
 	if r != nil && r.Request != nil {
@@ -103,6 +144,9 @@ func (u *Upgrader) NewConn(nc net.Conn, buffered []byte, r *Request, resp *Respo
 			c.readyFn = c.tryRead
 		}
 	}
+	if opts.ParallelEnabled {
+		c.pq = newParallelQueue(opts)
+	}
 	if len(buffered) > 0 {
 		c.takeBuffer(len(buffered))
 		c.rend = copy(*c.rbuf, buffered)
@@ -110,16 +154,113 @@ func (u *Upgrader) NewConn(nc net.Conn, buffered []byte, r *Request, resp *Respo
 	return c
 }
 
+// track adds c to the live connections, and the heartbeat's.
+func (u *Upgrader) track(c *Conn) {
+	u.mu.Lock()
+	if u.conns == nil {
+		u.conns = make(map[*Conn]struct{})
+	}
+	u.conns[c] = struct{}{}
+	if u.opts.PingInterval > 0 && u.beat == nil {
+		u.beat = startHeartbeat(u)
+	}
+	closing := u.closing
+	u.mu.Unlock()
+	if closing {
+		// Negotiated just before Shutdown began: say goodbye at once.
+		c.closeAsync(CloseGoingAway, []byte("server shutting down"))
+	}
+}
+
+// untrack removes a connection that has ended.
+func (u *Upgrader) untrack(c *Conn) {
+	u.mu.Lock()
+	delete(u.conns, c)
+	if len(u.conns) == 0 {
+		if u.allGone != nil {
+			close(u.allGone)
+			u.allGone = nil
+		}
+		if u.beat != nil {
+			u.beat.stop()
+			u.beat = nil
+		}
+	}
+	u.mu.Unlock()
+}
+
+// Shutdown stops the Upgrader gracefully: new handshakes are refused with
+// 503, every open connection is sent close 1001 (going away), and Shutdown
+// waits for their OnClose until ctx is done, then drops the connections
+// that remain and waits for them to end. It returns ctx's error if it had
+// to drop any. Stop the HTTP server's listener first (http.Server.Shutdown
+// does not touch hijacked connections).
+func (u *Upgrader) Shutdown(ctx context.Context) error {
+	u.options()
+	u.mu.Lock()
+	u.closing = true
+	live := make([]*Conn, 0, len(u.conns))
+	for c := range u.conns {
+		live = append(live, c)
+	}
+	u.mu.Unlock()
+	for _, c := range live {
+		c.closeAsync(CloseGoingAway, []byte("server shutting down"))
+	}
+	if u.waitAllGone(ctx) {
+		return nil
+	}
+	u.mu.Lock()
+	for c := range u.conns {
+		c.Close()
+	}
+	u.mu.Unlock()
+	u.waitAllGone(context.Background())
+	return ctx.Err()
+}
+
+// waitAllGone waits until no connection is left or ctx is done, and
+// reports whether none is left.
+func (u *Upgrader) waitAllGone(ctx context.Context) bool {
+	u.mu.Lock()
+	if len(u.conns) == 0 {
+		u.mu.Unlock()
+		return true
+	}
+	if u.allGone == nil {
+		u.allGone = make(chan struct{})
+	}
+	gone := u.allGone
+	u.mu.Unlock()
+	select {
+	case <-gone:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
 // Accept completes an upgrade on a connection taken over from the HTTP
 // server (hijacked): it writes the 101 response within
 // ServerOptions.HandshakeTimeout and returns the connection, ready for
 // ReadLoop. On error nc is closed.
 func (u *Upgrader) Accept(nc net.Conn, buffered []byte, r *Request, resp *Response, h EventHandler) (*Conn, error) {
+	// The connection is counted before the client can see the 101, so a
+	// Shutdown that starts meanwhile finds it; the write lock keeps any
+	// frame queued for it (a ping, Shutdown's close) behind the 101.
+	c := u.newConn(nc, buffered, r, resp, h)
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	u.track(c)
 	nc.SetWriteDeadline(time.Now().Add(u.options().HandshakeTimeout))
 	if _, err := resp.WriteTo(nc); err != nil {
+		c.closeSent = true
 		nc.Close()
+		c.releaseBuffer()
+		c.cancel()
+		u.untrack(c)
 		return nil, fmt.Errorf("gws: writing handshake response: %w", err)
 	}
 	nc.SetWriteDeadline(time.Time{})
-	return u.NewConn(nc, buffered, r, resp, h), nil
+	return c, nil
 }

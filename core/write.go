@@ -12,7 +12,8 @@ import (
 
 // Write sends payload as one message of type op (OpcodeText or
 // OpcodeBinary; control opcodes are sent as control frames). It is safe for
-// concurrent use: each call writes one whole frame.
+// concurrent use: each call writes one whole frame, and returns once it is
+// written or WriteTimeout has passed.
 func (c *Conn) Write(op Opcode, payload []byte) error {
 	return c.writeFrame(op, payload)
 }
@@ -32,18 +33,48 @@ func (c *Conn) WritePing(p []byte) error { return c.writeFrame(OpcodePing, p) }
 // WritePong sends a pong with payload p (at most 125 bytes).
 func (c *Conn) WritePong(p []byte) error { return c.writeFrame(OpcodePong, p) }
 
-// writeFrame encodes header and payload into one pooled buffer so a message
-// costs one write system call, and writes it under the write lock.
+// writeFrame encodes and writes one frame under the write lock.
 func (c *Conn) writeFrame(op Opcode, p []byte) error {
 	if frame.IsControl(byte(op)) && len(p) > 125 {
 		return ErrControlTooBig
 	}
-	if c.deflate != nil && !frame.IsControl(byte(op)) && len(p) >= c.opts.CompressThreshold {
-		return c.writeCompressed(op, p)
+	if c.ownContext(op, p) {
+		c.wmu.Lock()
+		defer c.wmu.Unlock()
+		return c.writeWithContext(op, p)
+	}
+	buf, start := c.encode(op, p)
+	err := c.writeRaw((*buf)[start:], op == OpcodeClose)
+	bufpool.Put(buf)
+	return err
+}
+
+// ownContext reports whether p goes out compressed with the connection's
+// own compression history (server context takeover), which must be
+// compressed under the write lock, in the order messages reach the wire.
+func (c *Conn) ownContext(op Opcode, p []byte) bool {
+	return c.compresses(op, p) && !c.deflate.ownNoContext && c.deflate.level(c.opts) != flate.HuffmanOnly
+}
+
+// compresses reports whether a message goes out compressed.
+func (c *Conn) compresses(op Opcode, p []byte) bool {
+	return c.deflate != nil && !frame.IsControl(byte(op)) && len(p) >= c.opts.CompressThreshold
+}
+
+// encode builds one frame, header and payload (compressed when
+// negotiated, without context), in a pooled buffer starting at start, so
+// that a message costs one write system call.
+func (c *Conn) encode(op Opcode, p []byte) (buf *[]byte, start int) {
+	if c.compresses(op, p) {
+		level := c.deflate.level(c.opts)
+		comp := getCompressor(level)
+		buf, start = comp.compressFrame(op, p, !c.server, true)
+		putCompressor(level, comp)
+		return buf, start
 	}
 	h := frame.Header{Fin: true, Opcode: byte(op), Masked: !c.server, Length: int64(len(p))}
 	hs := frame.Size(h.Length, h.Masked)
-	buf := bufpool.Get(hs + len(p))
+	buf = bufpool.Get(hs + len(p))
 	b := *buf
 	if h.Masked {
 		randomKey(&h.Key)
@@ -53,43 +84,18 @@ func (c *Conn) writeFrame(op Opcode, p []byte) error {
 	if h.Masked {
 		frame.Mask(b[hs:], h.Key, 0)
 	}
-	err := c.writeRaw(b, op == OpcodeClose)
-	bufpool.Put(buf)
-	return err
+	return buf, 0
 }
 
-// writeRaw writes encoded frames. After a close frame nothing more may be
-// sent (RFC 6455 §5.5.1), so later writes get ErrConnClosed. A failed write
-// leaves the stream in an unknown state: the connection is dropped and the
-// error reported by OnError.
-func (c *Conn) writeRaw(b []byte, isClose bool) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	return c.writeLocked(b, isClose)
-}
-
-// writeCompressed sends p as one compressed message. Without context
-// takeover any pooled writer will do, and compressing happens outside the
-// write lock; with it, the connection's own writer must see messages in
-// the order they go out, so it compresses under the lock.
-func (c *Conn) writeCompressed(op Opcode, p []byte) error {
-	level := c.deflate.level(c.opts)
-	if c.deflate.ownNoContext || level == flate.HuffmanOnly {
-		comp := getCompressor(level)
-		buf, start := comp.compressFrame(op, p, !c.server, true)
-		putCompressor(level, comp)
-		err := c.writeRaw((*buf)[start:], false)
-		bufpool.Put(buf)
-		return err
-	}
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
+// writeWithContext compresses p with the connection's own writer and
+// writes it; c.wmu is held.
+func (c *Conn) writeWithContext(op Opcode, p []byte) error {
 	if c.closeSent {
 		return ErrConnClosed
 	}
 	if c.ownComp == nil {
 		c.ownComp = &compressor{}
-		c.ownComp.fw, _ = flate.NewWriter(&c.ownComp.out, level)
+		c.ownComp.fw, _ = flate.NewWriter(&c.ownComp.out, c.deflate.level(c.opts))
 	}
 	buf, start := c.ownComp.compressFrame(op, p, !c.server, false)
 	err := c.writeLocked((*buf)[start:], false)
@@ -97,7 +103,17 @@ func (c *Conn) writeCompressed(op Opcode, p []byte) error {
 	return err
 }
 
-// writeLocked writes under c.wmu.
+// writeRaw writes encoded frames under the write lock.
+func (c *Conn) writeRaw(b []byte, isClose bool) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.writeLocked(b, isClose)
+}
+
+// writeLocked writes under c.wmu. After a close frame nothing more may be
+// sent (RFC 6455 §5.5.1), so later writes get ErrConnClosed. A failed write
+// leaves the stream in an unknown state: the connection is dropped and the
+// error reported by OnError.
 func (c *Conn) writeLocked(b []byte, isClose bool) error {
 	if c.closeSent {
 		return ErrConnClosed
@@ -105,20 +121,29 @@ func (c *Conn) writeLocked(b []byte, isClose bool) error {
 	if isClose {
 		c.closeSent = true
 	}
+	c.setWriteDeadline()
+	if _, err := c.nc.Write(b); err != nil {
+		return c.writeFailed(err)
+	}
+	return nil
+}
+
+func (c *Conn) setWriteDeadline() {
 	if c.opts.WriteTimeout > 0 {
 		c.nc.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
 	}
-	if _, err := c.nc.Write(b); err != nil {
-		err = fmt.Errorf("gws: write: %w", err)
-		c.closeSent = true
-		if c.werr == nil && !c.closing.Load() {
-			c.werr = err
-		}
-		c.closing.Store(true)
-		c.nc.Close()
-		return err
+}
+
+// writeFailed drops the connection after a failed write; c.wmu is held.
+func (c *Conn) writeFailed(err error) error {
+	err = fmt.Errorf("gws: write: %w", err)
+	c.closeSent = true
+	if c.werr == nil && !c.closing.Load() {
+		c.werr = err
 	}
-	return nil
+	c.closing.Store(true)
+	c.nc.Close()
+	return err
 }
 
 // randomKey fills a masking key from crypto/rand: RFC 6455 §5.3 wants keys

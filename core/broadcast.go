@@ -1,0 +1,95 @@
+package gws
+
+import (
+	"compress/flate"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gwsgo/gws/core/internal/bufpool"
+	"github.com/gwsgo/gws/core/internal/frame"
+)
+
+// Broadcaster sends one message to many connections, encoding it once: one
+// frame for every connection without compression, and one compressed frame
+// per compression level among those with it, shared by every connection's
+// write queue. Connections that compress with their own context
+// (ServerContextTakeover) get the uncompressed frame, which RFC 7692 allows
+// on any connection; client-side connections, whose frames must each have
+// their own mask, get a WriteAsync of their own.
+//
+//	b := gws.NewBroadcaster(gws.OpcodeText, payload)
+//	sessions.Range(func(_ string, c *gws.Conn) bool { b.Broadcast(c); return true })
+//	b.Close()
+type Broadcaster struct {
+	op      Opcode
+	payload []byte
+
+	mu     sync.Mutex
+	frames [flate.BestCompression + 4]*[]byte // [0] plain, [level+3] compressed at level
+	starts [flate.BestCompression + 4]int
+	refs   atomic.Int64 // queued frames, plus one until Close
+}
+
+// NewBroadcaster prepares payload to be sent as a message of type op.
+// payload must not change until Close.
+func NewBroadcaster(op Opcode, payload []byte) *Broadcaster {
+	b := &Broadcaster{op: op, payload: payload}
+	b.refs.Store(1)
+	return b
+}
+
+// Broadcast queues the message on c's write queue and returns at once, as
+// WriteAsync does; the connection's SlowConsumer policy applies.
+func (b *Broadcaster) Broadcast(c *Conn) error {
+	if !c.server {
+		c.WriteAsync(b.op, b.payload, nil)
+		return nil
+	}
+	kind := 0
+	if c.compresses(b.op, b.payload) && !c.ownContext(b.op, b.payload) {
+		kind = c.deflate.level(c.opts) + 3
+	}
+	b.refs.Add(1)
+	c.enqueue(outFrame{b: b.frame(kind), bc: b})
+	return nil
+}
+
+// frame returns the encoded frame of a kind, encoding it on first use.
+func (b *Broadcaster) frame(kind int) []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.frames[kind] == nil {
+		if kind == 0 {
+			h := frame.Header{Fin: true, Opcode: byte(b.op), Length: int64(len(b.payload))}
+			hs := frame.Size(h.Length, false)
+			buf := bufpool.Get(hs + len(b.payload))
+			frame.Encode(*buf, h)
+			copy((*buf)[hs:], b.payload)
+			b.frames[0] = buf
+		} else {
+			comp := getCompressor(kind - 3)
+			b.frames[kind], b.starts[kind] = comp.compressFrame(b.op, b.payload, false, true)
+			putCompressor(kind-3, comp)
+		}
+	}
+	return (*b.frames[kind])[b.starts[kind]:]
+}
+
+// Close releases the encoded frames once every queued copy is written. The
+// Broadcaster must not be used afterwards.
+func (b *Broadcaster) Close() error {
+	b.release()
+	return nil
+}
+
+func (b *Broadcaster) release() {
+	if b.refs.Add(-1) != 0 {
+		return
+	}
+	for i, f := range b.frames {
+		if f != nil {
+			bufpool.Put(f)
+			b.frames[i] = nil
+		}
+	}
+}

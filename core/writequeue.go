@@ -1,0 +1,265 @@
+package gws
+
+import (
+	"net"
+	"sync"
+	"time"
+
+	"github.com/gwsgo/gws/core/internal/bufpool"
+)
+
+// writeQueue is a connection's queue of frames for WriteAsync, Broadcast,
+// heartbeat pings and Shutdown's close frames. One goroutine at a time
+// drains it, started when the queue goes from empty to not empty and gone
+// when it is empty again, so an idle connection has none.
+type writeQueue struct {
+	mu      sync.Mutex
+	items   []outFrame
+	spare   []outFrame // the other half of a double buffer, so draining does not allocate
+	bytes   int
+	running bool
+	ended   bool          // the connection has ended: fail new frames
+	room    chan struct{} // made when a SlowBlock writer waits for room
+	drained sync.WaitGroup
+	vec     net.Buffers // frames of the batch being written, guarded by Conn.wmu
+	out     net.Buffers // what writev consumes; a field so it does not escape per call
+}
+
+// outFrame is one encoded frame waiting in a write queue.
+type outFrame struct {
+	b        []byte
+	buf      *[]byte      // pooled buffer behind b, given back once written
+	bc       *Broadcaster // shared frame, released once written
+	op       Opcode       // for a frame compressed at write time (ctx != nil)
+	ctx      *[]byte      // the payload, when it must be compressed with the connection's history
+	isClose  bool
+	callback func(error)
+}
+
+func (f *outFrame) size() int {
+	if f.ctx != nil {
+		return len(*f.ctx)
+	}
+	return len(f.b)
+}
+
+// release gives back what f holds and tells its callback how it went.
+func (f *outFrame) release(err error) {
+	switch {
+	case f.buf != nil:
+		bufpool.Put(f.buf)
+	case f.ctx != nil:
+		bufpool.Put(f.ctx)
+	case f.bc != nil:
+		f.bc.release()
+	}
+	if f.callback != nil {
+		f.callback(err)
+	}
+}
+
+// WriteAsync queues a message for writing and returns at once; callback
+// (which may be nil) is called from another goroutine with the outcome.
+// Messages queued by one connection's WriteAsync go out in the order
+// queued. The payload is copied, so the caller may reuse it. When the
+// queue is full (ServerOptions.WriteQueueMessages, WriteQueueBytes) the
+// SlowConsumer policy decides what happens.
+func (c *Conn) WriteAsync(op Opcode, payload []byte, callback func(error)) {
+	if c.ownContext(op, payload) {
+		// Compressing with the connection's history must happen at write
+		// time, in wire order: queue a copy of the payload.
+		buf := bufpool.Get(len(payload))
+		copy(*buf, payload)
+		c.enqueue(outFrame{op: op, ctx: buf, callback: callback})
+		return
+	}
+	buf, start := c.encode(op, payload)
+	c.enqueue(outFrame{b: (*buf)[start:], buf: buf, isClose: op == OpcodeClose, callback: callback})
+}
+
+// closeAsync queues a close frame, past any queue limit, and arms the
+// close timeout once it is written.
+func (c *Conn) closeAsync(code Code, reason []byte) {
+	p := encodeClose(code, reason)
+	buf, start := c.encode(OpcodeClose, *p)
+	bufpool.Put(p)
+	f := outFrame{b: (*buf)[start:], buf: buf, isClose: true, callback: func(err error) {
+		if err == nil {
+			c.nc.SetReadDeadline(time.Now().Add(c.opts.CloseTimeout))
+		}
+	}}
+	c.wq.mu.Lock()
+	c.push(f)
+}
+
+// enqueue adds f to the queue, applying the slow-consumer policy when the
+// queue is full.
+func (c *Conn) enqueue(f outFrame) {
+	q := &c.wq
+	q.mu.Lock()
+	var timer *time.Timer
+	for !q.ended && q.full(f.size(), c.opts) {
+		switch c.opts.SlowConsumer {
+		case SlowClose:
+			q.mu.Unlock()
+			c.up.slowShut.Add(1)
+			c.tryClose(c.opts.SlowCloseCode, "slow consumer")
+			c.fail(&CloseError{Code: c.opts.SlowCloseCode, Reason: "slow consumer", Err: ErrSlowConsumer})
+			f.release(ErrWriteQueueFull)
+			return
+		case SlowBlock:
+			if timer == nil {
+				timer = time.NewTimer(c.opts.SlowBlockTimeout)
+				defer timer.Stop()
+			}
+			if q.room == nil {
+				q.room = make(chan struct{})
+			}
+			room := q.room
+			q.mu.Unlock()
+			select {
+			case <-room:
+				q.mu.Lock()
+				continue
+			case <-timer.C:
+			}
+		default:
+			q.mu.Unlock()
+		}
+		c.up.dropped.Add(1)
+		f.release(ErrWriteQueueFull)
+		return
+	}
+	c.push(f)
+}
+
+// full reports whether a frame of n bytes does not fit; a queue that is
+// empty takes any one frame, however large.
+func (q *writeQueue) full(n int, o *ServerOptions) bool {
+	return len(q.items) >= o.WriteQueueMessages || (len(q.items) > 0 && q.bytes+n > o.WriteQueueBytes)
+}
+
+// push appends f and starts a drainer if none runs; it is called with
+// c.wq.mu held and unlocks it.
+func (c *Conn) push(f outFrame) {
+	q := &c.wq
+	if q.ended {
+		q.mu.Unlock()
+		f.release(ErrConnClosed)
+		return
+	}
+	q.items = append(q.items, f)
+	q.bytes += f.size()
+	start := !q.running
+	if start {
+		q.running = true
+		q.drained.Add(1)
+	}
+	q.mu.Unlock()
+	if start {
+		go c.drain()
+	}
+}
+
+// drain writes queued frames until the queue is empty, a batch at a time
+// with one writev system call per batch.
+func (c *Conn) drain() {
+	q := &c.wq
+	defer q.drained.Done()
+	for {
+		q.mu.Lock()
+		batch := q.items
+		if len(batch) == 0 {
+			q.running = false
+			if cap(batch) > 64 {
+				// A burst is over: do not hold its queue while idle.
+				q.items, q.spare = nil, nil
+			}
+			q.mu.Unlock()
+			return
+		}
+		q.items, q.spare = q.spare[:0], nil
+		q.bytes = 0
+		if q.room != nil {
+			close(q.room)
+			q.room = nil
+		}
+		q.mu.Unlock()
+
+		c.writeBatch(batch)
+		clear(batch)
+		q.mu.Lock()
+		q.spare = batch[:0]
+		q.mu.Unlock()
+	}
+}
+
+// writeBatch writes frames in order and reports to each frame's callback,
+// outside the write lock.
+func (c *Conn) writeBatch(batch []outFrame) {
+	for i := 0; i < len(batch); {
+		var err error
+		n := 1
+		c.wmu.Lock()
+		switch {
+		case c.closeSent:
+			err, n = ErrConnClosed, len(batch)-i
+		case batch[i].ctx != nil:
+			err = c.writeWithContext(batch[i].op, *batch[i].ctx)
+		default:
+			n, err = c.writeVec(batch[i:])
+		}
+		c.wmu.Unlock()
+		for k := i; k < i+n; k++ {
+			batch[k].release(err)
+		}
+		i += n
+	}
+}
+
+// writeVec writes the leading run of encoded frames of batch, up to and
+// including a close frame, with one writev system call, and returns how
+// many it wrote; c.wmu is held.
+func (c *Conn) writeVec(batch []outFrame) (int, error) {
+	q := &c.wq
+	q.vec = q.vec[:0]
+	n := 0
+	for n < len(batch) && batch[n].ctx == nil {
+		q.vec = append(q.vec, batch[n].b)
+		n++
+		if batch[n-1].isClose {
+			break
+		}
+	}
+	c.setWriteDeadline()
+	q.out = q.vec
+	_, err := q.out.WriteTo(c.nc)
+	clear(q.vec)
+	if err != nil {
+		return n, c.writeFailed(err)
+	}
+	if batch[n-1].isClose {
+		c.closeSent = true
+	}
+	return n, nil
+}
+
+// tryClose sends a close frame if the connection can take it at once: a
+// slow consumer's socket buffer is usually full, and a writer may hold the
+// write lock for as long as WriteTimeout, so this neither waits for the
+// lock nor lets the write block.
+func (c *Conn) tryClose(code Code, reason string) {
+	if !c.wmu.TryLock() {
+		return
+	}
+	defer c.wmu.Unlock()
+	p := encodeClose(code, []byte(reason))
+	buf, start := c.encode(OpcodeClose, *p)
+	bufpool.Put(p)
+	if !c.closeSent {
+		c.closeSent = true
+		c.nc.SetWriteDeadline(time.Now().Add(10 * time.Millisecond))
+		c.nc.Write((*buf)[start:])
+	}
+	bufpool.Put(buf)
+}
