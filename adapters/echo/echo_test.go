@@ -236,6 +236,17 @@ func TestOpaqueWriter(t *testing.T) {
 	}
 }
 
+func TestPanicInCheckOrigin(t *testing.T) {
+	e := newEcho(io.Discard)
+	u := &gws.Upgrader{CheckOrigin: func(*gws.Request) bool { panic("broken check") }}
+	e.GET("/ws", gwsecho.Handler(u, probe{}))
+	addr := serve(t, e)
+	_, resp, err := wstest.Dial(addr, "/ws", nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("got %v, %v: want the Recover middleware's 500", resp, err)
+	}
+}
+
 // TestRouterValues checks that route parameters, request context values
 // and what CheckOrigin copied from c.Get are still right in OnMessage
 // after many other requests have reused Echo's contexts.

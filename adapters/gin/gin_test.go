@@ -217,6 +217,17 @@ func TestHeaderWritten(t *testing.T) {
 	}
 }
 
+func TestPanicInCheckOrigin(t *testing.T) {
+	r := newRouter(io.Discard)
+	u := &gws.Upgrader{CheckOrigin: func(*gws.Request) bool { panic("broken check") }}
+	r.GET("/ws", gwsgin.Handler(u, probe{}))
+	addr := serve(t, r)
+	_, resp, err := wstest.Dial(addr, "/ws", nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("got %v, %v: want the Recovery middleware's 500", resp, err)
+	}
+}
+
 // TestRouterValues checks that c.Set values, route parameters and request
 // context values set before the upgrade are still right in OnMessage after
 // many other requests have reused Gin's contexts.
