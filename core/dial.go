@@ -126,6 +126,16 @@ type ClientOptions struct {
 	// sending a close frame before dropping the TCP connection. Default 5 s.
 	CloseTimeout time.Duration
 
+	// PingInterval turns on the heartbeat: gws pings the server this often
+	// and drops the connection if it has sent nothing (no pong, no message)
+	// for PingTimeout after a ping. 0 (the default) leaves heartbeats to the
+	// application.
+	PingInterval time.Duration
+
+	// PingTimeout is how long after a ping a silent server is dropped.
+	// Default: PingInterval.
+	PingTimeout time.Duration
+
 	// SkipUTF8Validation turns off the check that text messages and close
 	// reasons are valid UTF-8. The check is on by default, as RFC 6455
 	// requires.
@@ -164,6 +174,8 @@ func (o *ClientOptions) serverOptions() *ServerOptions {
 		WriteTimeout:       o.WriteTimeout,
 		CloseTimeout:       o.CloseTimeout,
 		SkipUTF8Validation: o.SkipUTF8Validation,
+		PingInterval:       o.PingInterval,
+		PingTimeout:        o.PingTimeout,
 	}
 }
 
@@ -265,8 +277,11 @@ func Dial(ctx context.Context, rawURL string, h EventHandler, opts *ClientOption
 		SubProtocol: strings.TrimSpace(resp.Header.Get("Sec-WebSocket-Protocol")),
 		deflate:     deflate,
 	}
-	c := up.NewConn(nc, buffered, &Request{Request: req, Storage: NewStorage()}, agreed, h)
+	c := up.newConn(nc, buffered, &Request{Request: req, Storage: NewStorage()}, agreed, h)
+	// The client's role is set before the connection is published to the
+	// heartbeat, whose pings must be masked.
 	c.server = false
+	up.track(c)
 	return c, resp, nil
 }
 

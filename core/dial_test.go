@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -984,4 +985,23 @@ func TestAcceptDeflate(t *testing.T) {
 			t.Errorf("%q: agreement %+v, want %+v", tc.response, got, tc.want)
 		}
 	}
+}
+
+func TestDialHeartbeat(t *testing.T) {
+	rec := newRecorder()
+	addr := serve(t, &Upgrader{}, rec)
+	c, _, err := Dial(context.Background(), wsURL(addr, "/"), newClientLog(), &ClientOptions{PingInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, c)
+	deadline := time.Now().Add(5 * time.Second)
+	for !slices.ContainsFunc(rec.log(), func(e string) bool { return strings.HasPrefix(e, "ping") }) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no ping from the client; server saw %q", rec.log())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c.WriteClose(CloseNormal, nil)
+	rec.waitClosed(t)
 }
