@@ -27,33 +27,37 @@ func (echoHandler) OnMessage(c *Conn, m *Message) { c.Write(m.Opcode, m.Bytes())
 func BenchmarkEcho(b *testing.B) {
 	for _, size := range []int{16, 1 << 10, 64 << 10} {
 		b.Run(fmt.Sprintf("%dB", size), func(b *testing.B) {
-			u := &Upgrader{}
-			u.Use(func(s *Conn, m *Message) { m.Next(s) })
-			addr := serve(b, u, echoHandler{})
-			c := connect(b, addr)
-			req := encode(0x80|frame.OpBinary, make([]byte, size))
-			reply := make([]byte, frame.Size(int64(size), false)+size)
-			roundTrip := func() {
-				if _, err := c.nc.Write(req); err != nil {
-					b.Fatal(err)
-				}
-				if _, err := io.ReadFull(c.br, reply); err != nil {
-					b.Fatal(err)
-				}
-			}
-			for range 100 {
-				roundTrip() // warm the pools
-			}
-			b.SetBytes(int64(size))
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
-				roundTrip()
-			}
-			b.StopTimer()
-			c.nc.(*net.TCPConn).Close()
+			benchmarkEcho(b, nil, size)
 		})
 	}
+}
+
+func benchmarkEcho(b *testing.B, opts *ServerOptions, size int) {
+	u := &Upgrader{ServerOptions: opts}
+	u.Use(func(s *Conn, m *Message) { m.Next(s) })
+	addr := serve(b, u, echoHandler{})
+	c := connect(b, addr)
+	req := encode(0x80|frame.OpBinary, make([]byte, size))
+	reply := make([]byte, frame.Size(int64(size), false)+size)
+	roundTrip := func() {
+		if _, err := c.nc.Write(req); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadFull(c.br, reply); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for range 100 {
+		roundTrip() // warm the pools
+	}
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		roundTrip()
+	}
+	b.StopTimer()
+	c.nc.(*net.TCPConn).Close()
 }
 
 // BenchmarkCompressedEcho measures a compressed round trip of text: the

@@ -28,6 +28,7 @@ type Conn struct {
 	nc          net.Conn
 	raw         syscall.RawConn       // nil when nc exposes no file descriptor
 	readyFn     func(fd uintptr) bool // c.tryRead, bound once so waiting does not allocate
+	writeFn     func(fd uintptr) bool // c.tryWrite, likewise
 	server      bool
 	up          *Upgrader
 	opts        *ServerOptions
@@ -49,6 +50,10 @@ type Conn struct {
 	msgCompressed bool        // the message being read has RSV1
 	peerWindow    *[]byte     // the peer's history, kept with client context takeover
 	ownComp       *compressor // gws's own writer, kept with server context takeover; guarded by wmu
+
+	wtry    []byte // what tryWrite writes, and how it went; guarded by wmu
+	wtryN   int
+	wtryErr error
 
 	wmu       sync.Mutex
 	closeSent bool  // a close frame went out (or the connection ended): no more frames

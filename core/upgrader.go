@@ -142,6 +142,7 @@ func (u *Upgrader) newConn(nc net.Conn, buffered []byte, r *Request, resp *Respo
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.raw = raw
 			c.readyFn = c.tryRead
+			c.writeFn = c.tryWrite
 		}
 	}
 	if opts.ParallelEnabled {

@@ -148,6 +148,16 @@ func (c *Conn) push(f outFrame) {
 		f.release(ErrConnClosed)
 		return
 	}
+	if len(q.items) == 0 && !q.running && c.raw != nil && f.ctx == nil && c.wmu.TryLock() {
+		q.running = true
+		q.drained.Add(1)
+		q.mu.Unlock()
+		c.writeNow(f)
+		return
+	}
+	if q.items == nil {
+		q.items, q.spare = q.spare, nil
+	}
 	q.items = append(q.items, f)
 	q.bytes += f.size()
 	start := !q.running
@@ -159,6 +169,67 @@ func (c *Conn) push(f outFrame) {
 	if start {
 		go c.drain()
 	}
+}
+
+// writeNow writes f from the calling goroutine if the socket takes it
+// without waiting, which is the common case, so that queueing a frame
+// costs no goroutine. The caller holds c.wmu and the drainer's role; if
+// the socket takes only part of f, a drainer goroutine inherits both and
+// writes the rest first, so nothing can come between the two parts.
+func (c *Conn) writeNow(f outFrame) {
+	var err error
+	if c.closeSent {
+		err = ErrConnClosed
+	} else {
+		c.wtry = f.b
+		if rerr := c.raw.Write(c.writeFn); rerr != nil {
+			c.wtryErr = rerr
+		}
+		c.wtry = nil
+		switch {
+		case c.wtryErr != nil:
+			err = c.writeFailed(c.wtryErr)
+		case c.wtryN < len(f.b):
+			f.b = f.b[c.wtryN:]
+			go c.finishThenDrain(f)
+			return
+		case f.isClose:
+			c.closeSent = true
+		}
+	}
+	c.wmu.Unlock()
+	f.release(err)
+	c.drainRest()
+}
+
+// finishThenDrain writes the rest of a frame writeNow began, with c.wmu
+// still held from there, then drains the queue.
+func (c *Conn) finishThenDrain(f outFrame) {
+	c.setWriteDeadline()
+	var err error
+	if _, werr := c.nc.Write(f.b); werr != nil {
+		err = c.writeFailed(werr)
+	} else if f.isClose {
+		c.closeSent = true
+	}
+	c.wmu.Unlock()
+	f.release(err)
+	c.drain()
+}
+
+// drainRest hands the drainer's role on: to a goroutine if frames were
+// queued meanwhile, or back to the queue if not.
+func (c *Conn) drainRest() {
+	q := &c.wq
+	q.mu.Lock()
+	if len(q.items) == 0 {
+		q.running = false
+		q.mu.Unlock()
+		q.drained.Done()
+		return
+	}
+	q.mu.Unlock()
+	go c.drain()
 }
 
 // drain writes queued frames until the queue is empty, a batch at a time

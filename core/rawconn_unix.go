@@ -37,3 +37,23 @@ func (c *Conn) tryRead(fd uintptr) bool {
 		return true
 	}
 }
+
+// tryWrite is the callback of c.raw.Write: one non-blocking attempt to
+// write c.wtry, leaving in c.wtryN how much went out (0 when the socket
+// buffer is full) and in c.wtryErr a real failure. It never waits.
+func (c *Conn) tryWrite(fd uintptr) bool {
+	for {
+		n, err := syscall.Write(int(fd), c.wtry)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			c.wtryN, c.wtryErr = 0, nil
+		case err != nil:
+			c.wtryN, c.wtryErr = 0, os.NewSyscallError("write", err)
+		default:
+			c.wtryN, c.wtryErr = n, nil
+		}
+		return true
+	}
+}

@@ -1,0 +1,9 @@
+//go:build !unix
+
+package gws
+
+// tryRead and tryWrite are never used where file descriptors cannot be
+// used directly: NewConn leaves c.raw nil there and all I/O goes through
+// net.Conn.
+func (c *Conn) tryRead(uintptr) bool  { return true }
+func (c *Conn) tryWrite(uintptr) bool { return true }
