@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/gin-gonic/gin v1.12.0
 	github.com/gofiber/fiber/v2 v2.52.15
+	github.com/gorilla/websocket v1.5.3
 	github.com/gwsgo/gws/adapters/echo v0.0.0
 	github.com/gwsgo/gws/adapters/fasthttp v0.0.0
 	github.com/gwsgo/gws/adapters/fiber v0.0.0
