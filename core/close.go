@@ -135,7 +135,7 @@ func (c *Conn) finish(err error) {
 	for _, f := range hooks {
 		f()
 	}
-	c.up.untrack(c)
+	defer c.up.untrack(c) // after OnClose: Shutdown waits for it
 	c.handler.OnClose(c, code, reason)
 }
 

@@ -121,12 +121,15 @@ func (c *Conn) releaseBuffer() {
 }
 
 // fail drops the connection for a reason of gws's own; ReadLoop then
-// reports err with OnError and its code with OnClose.
-func (c *Conn) fail(err *CloseError) {
-	if c.localErr.CompareAndSwap(nil, err) {
-		c.closing.Store(true)
-		c.nc.Close()
+// reports err with OnError and its code with OnClose. It reports whether
+// this call was the one that dropped it.
+func (c *Conn) fail(err *CloseError) bool {
+	if !c.localErr.CompareAndSwap(nil, err) {
+		return false
 	}
+	c.closing.Store(true)
+	c.nc.Close()
+	return true
 }
 
 // onEnd registers f to run when the connection ends, before OnClose; it

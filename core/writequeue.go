@@ -102,9 +102,10 @@ func (c *Conn) enqueue(f outFrame) {
 		switch c.opts.SlowConsumer {
 		case SlowClose:
 			q.mu.Unlock()
-			c.up.slowShut.Add(1)
 			c.tryClose(c.opts.SlowCloseCode, "slow consumer")
-			c.fail(&CloseError{Code: c.opts.SlowCloseCode, Reason: "slow consumer", Err: ErrSlowConsumer})
+			if c.fail(&CloseError{Code: c.opts.SlowCloseCode, Reason: "slow consumer", Err: ErrSlowConsumer}) {
+				c.up.slowShut.Add(1)
+			}
 			f.release(ErrWriteQueueFull)
 			return
 		case SlowBlock:
