@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 	"time"
 
@@ -27,14 +26,10 @@ import (
 //go:embed index.html
 var page []byte
 
-// Room is the chat's EventHandler: it keeps the connected users by name.
+// Room is the chat's EventHandler: its users, by name.
 type Room struct {
-	mu    sync.RWMutex
-	users map[string]*gws.Conn
+	users gws.Sessions[string]
 }
-
-// NewRoom returns an empty room.
-func NewRoom() *Room { return &Room{users: make(map[string]*gws.Conn)} }
 
 // envelope is what clients send; the server adds From when it delivers.
 type envelope struct {
@@ -50,22 +45,17 @@ func name(c *gws.Conn) string {
 }
 
 func (r *Room) OnOpen(c *gws.Conn) {
-	r.mu.Lock()
-	if old := r.users[name(c)]; old != nil {
+	if old := r.users.Store(name(c), c); old != nil {
 		// A name belongs to its newest connection.
 		old.WriteClose(gws.ClosePolicyViolation, []byte("name taken by a new connection"))
 	}
-	r.users[name(c)] = c
-	r.mu.Unlock()
 	r.SendAll(envelope{From: "server", Message: name(c) + " joined"})
 }
 
 func (r *Room) OnClose(c *gws.Conn, code gws.Code, reason []byte) {
-	r.mu.Lock()
-	if r.users[name(c)] == c {
-		delete(r.users, name(c))
+	if _, ok := r.users.Load(name(c)); !ok {
+		r.SendAll(envelope{From: "server", Message: name(c) + " left"})
 	}
-	r.mu.Unlock()
 }
 
 func (r *Room) OnError(c *gws.Conn, err error) { log.Printf("chat: %s: %v", name(c), err) }
@@ -76,7 +66,7 @@ func (r *Room) OnMessage(c *gws.Conn, m *gws.Message) {
 	defer m.Close()
 	var in envelope
 	if err := json.Unmarshal(m.Bytes(), &in); err != nil {
-		c.WriteString(`{"from":"server","message":"send {\"to\": NAME, \"message\": TEXT}"}`)
+		r.send(c, envelope{From: "server", Message: `send {"to": NAME, "message": TEXT}`})
 		return
 	}
 	out := envelope{From: name(c), To: in.To, Message: in.Message}
@@ -84,51 +74,42 @@ func (r *Room) OnMessage(c *gws.Conn, m *gws.Message) {
 		r.SendAll(out)
 		return
 	}
-	r.mu.RLock()
-	to := r.users[in.To]
-	r.mu.RUnlock()
-	if to == nil {
-		c.WriteString(`{"from":"server","message":"no such user"}`)
+	to, ok := r.users.Load(in.To)
+	if !ok {
+		r.send(c, envelope{From: "server", Message: "no such user: " + in.To})
 		return
 	}
-	b, _ := json.Marshal(out)
-	to.Write(gws.OpcodeText, b)
+	r.send(to, out)
 	if to != c {
-		c.Write(gws.OpcodeText, b)
+		r.send(c, out) // the sender sees what it sent
 	}
 }
 
-// SendAll sends e to every user.
+func (r *Room) send(c *gws.Conn, e envelope) {
+	b, _ := json.Marshal(e)
+	c.WriteAsync(gws.OpcodeText, b, nil)
+}
+
+// SendAll sends e to every user, encoding it once.
 func (r *Room) SendAll(e envelope) {
 	b, _ := json.Marshal(e)
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	for _, c := range r.users {
-		c.Write(gws.OpcodeText, b)
-	}
+	all := gws.NewBroadcaster(gws.OpcodeText, b)
+	defer all.Close()
+	r.users.Range(func(_ string, c *gws.Conn) bool {
+		all.Broadcast(c)
+		return true
+	})
 }
 
-// CloseAll sends close 1001 to every user, as a server going down must.
-func (r *Room) CloseAll() {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	for _, c := range r.users {
-		c.WriteClose(gws.CloseGoingAway, []byte("server shutting down"))
-	}
-}
-
-// Len returns the number of users connected.
-func (r *Room) Len() int {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	return len(r.users)
-}
-
-// newServer returns the chat's HTTP server: the page at / and the socket at
-// /ws on the same mux.
-func newServer(room *Room) *http.Server {
+// newServer returns the chat's HTTP server, the page at / and the socket
+// at /ws on one mux, and the Upgrader, for Shutdown.
+func newServer(room *Room) (*http.Server, *gws.Upgrader) {
 	upgrader := &gws.Upgrader{
-		ServerOptions: &gws.ServerOptions{LogEnabled: true},
+		ServerOptions: &gws.ServerOptions{
+			LogEnabled:   true,
+			PingInterval: 15 * time.Second,
+			PingTimeout:  30 * time.Second,
+		},
 		CheckOrigin: func(r *gws.Request) bool {
 			name := r.URL.Query().Get("name")
 			if name == "" {
@@ -145,7 +126,7 @@ func newServer(room *Room) *http.Server {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write(page)
 	})
-	return &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	return &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, upgrader
 }
 
 func main() {
@@ -155,28 +136,34 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	room := NewRoom()
-	srv := newServer(room)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	go func() {
-		<-ctx.Done()
-		shutdown(srv, room)
-	}()
 	log.Printf("chat: open http://%s/ in two browser tabs", ln.Addr())
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := run(ctx, ln, &Room{}); err != nil {
 		log.Fatal(err)
 	}
 }
 
-// shutdown stops accepting, says goodbye to every user with close 1001 and
-// waits a little for them to answer.
-func shutdown(srv *http.Server, room *Room) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	srv.Shutdown(ctx)
-	room.CloseAll()
-	for room.Len() > 0 && ctx.Err() == nil {
-		time.Sleep(20 * time.Millisecond)
+// run serves the chat on ln until ctx is done, then shuts down gracefully:
+// no new connections, close 1001 to every user, and up to 5 s for them to
+// answer.
+func run(ctx context.Context, ln net.Listener, room *Room) error {
+	srv, upgrader := newServer(room)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
 	}
+	done, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	srv.Shutdown(done)
+	if err := upgrader.Shutdown(done); err != nil {
+		log.Printf("chat: %v: some users did not answer the close", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
