@@ -1,5 +1,6 @@
-// Package gws is an event-driven WebSocket (RFC 6455) server engine: you
-// write an EventHandler, gws calls it for every event of every connection.
+// Package gws is an event-driven WebSocket (RFC 6455) engine for servers
+// and clients: you write an EventHandler, gws calls it for every event of
+// every connection.
 //
 // The core knows no router. An Upgrader checks an HTTP request
 // (Negotiate), the router's adapter takes the connection over, and
@@ -22,6 +23,27 @@
 //	upgrader := &gws.Upgrader{}
 //	upgrader.Use(gws.Recovery(func(e any) { log.Print(e) }))
 //	http.Handle("/ws", gwshttp.Handler(upgrader, Handler{}))
+//
+// # Client
+//
+// Dial connects to a server and returns a Conn with the same events,
+// methods and options as on the server side; the caller runs its ReadLoop
+// on the goroutine of its choice (see the example of Dial):
+//
+//	conn, _, err := gws.Dial(ctx, "wss://example.com/ws", Handler{}, &gws.ClientOptions{
+//		Header:          http.Header{"Authorization": {"Bearer " + token}},
+//		CompressEnabled: true,
+//	})
+//	if err != nil {
+//		return err // a *DialError says what the server answered
+//	}
+//	go conn.ReadLoop()
+//	conn.WriteString("hello")
+//
+// ClientOptions covers TLS, subprotocols, HTTP and HTTPS proxies (from the
+// environment by default, as net/http does), a dial hook for other
+// transports, and a handshake timeout of 30 s. Client frames are masked
+// with a fresh random key each, as RFC 6455 requires.
 //
 // # Defaults
 //
