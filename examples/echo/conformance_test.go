@@ -11,21 +11,34 @@ import (
 func TestMain(m *testing.M) { wstest.VerifyTestMain(m) }
 
 // TestConformance runs the Autobahn-style cases against the echo server on
-// every router, exactly as `go run ./examples/echo -router NAME` serves.
+// every router, exactly as `go run ./examples/echo -router NAME` serves:
+// sections 1–7 and 10 as it runs by default, and the permessage-deflate
+// sections 12 and 13 as it runs with -compress (subtests "NAME/compress").
 func TestConformance(t *testing.T) {
 	for name, serve := range routers {
-		t.Run(name, func(t *testing.T) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() { done <- serve(ln, newUpgrader(), wstest.Echo{}) }()
-			wstest.Run(t, ln.Addr().String(), "/", wstest.Cases(1, 2, 3, 4, 5, 6, 7, 10))
-			ln.Close()
-			if err := <-done; err != nil && !errors.Is(err, net.ErrClosed) {
-				t.Errorf("server: %v", err)
-			}
-		})
+		for _, mode := range []struct {
+			suffix   string
+			compress bool
+			sections []int
+		}{
+			{"", false, []int{1, 2, 3, 4, 5, 6, 7, 10}},
+			{"/compress", true, []int{12, 13}},
+		} {
+			t.Run(name+mode.suffix, func(t *testing.T) {
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				done := make(chan error, 1)
+				u := newUpgrader()
+				u.ServerOptions.CompressEnabled = mode.compress
+				go func() { done <- serve(ln, u, wstest.Echo{}) }()
+				wstest.Run(t, ln.Addr().String(), "/", wstest.Cases(mode.sections...))
+				ln.Close()
+				if err := <-done; err != nil && !errors.Is(err, net.ErrClosed) {
+					t.Errorf("server: %v", err)
+				}
+			})
+		}
 	}
 }

@@ -3,6 +3,9 @@
 // tests and of Autobahn-style checkers.
 //
 //	go run ./examples/echo -addr 127.0.0.1:9001
+//
+// With -compress it accepts permessage-deflate (RFC 7692), for
+// Autobahn's sections 12 and 13.
 package main
 
 import (
@@ -21,6 +24,7 @@ import (
 
 // newUpgrader returns the upgrader of the echo server: any origin (test
 // clients send arbitrary ones) and large messages (Autobahn's section 9).
+// -compress then sets ServerOptions.CompressEnabled.
 func newUpgrader() *gws.Upgrader {
 	return &gws.Upgrader{
 		ServerOptions: &gws.ServerOptions{ReadMaxPayloadSize: 64 << 20},
@@ -31,6 +35,7 @@ func newUpgrader() *gws.Upgrader {
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9001", "address to listen on")
 	router := flag.String("router", "nethttp", "router to mount gws on: "+routerNames())
+	compress := flag.Bool("compress", false, "accept permessage-deflate (RFC 7692)")
 	flag.Parse()
 	serve, ok := routers[*router]
 	if !ok {
@@ -42,7 +47,9 @@ func main() {
 		log.Fatal(err)
 	}
 	log.Printf("echo: %s router listening on ws://%s/", *router, ln.Addr())
-	if err := serve(ln, newUpgrader(), wstest.Echo{}); err != nil && !errors.Is(err, net.ErrClosed) {
+	u := newUpgrader()
+	u.ServerOptions.CompressEnabled = *compress
+	if err := serve(ln, u, wstest.Echo{}); err != nil && !errors.Is(err, net.ErrClosed) {
 		log.Fatal(err)
 	}
 }

@@ -8,7 +8,9 @@ import (
 // TestCaseCatalogue checks the numbering against Autobahn's: every ID
 // once, and as many cases per section as Autobahn has.
 func TestCaseCatalogue(t *testing.T) {
-	want := map[int]int{1: 16, 2: 11, 3: 7, 4: 10, 5: 20, 6: 145, 7: 37, 10: 1}
+	// Section 13 is Autobahn's 126 cases (13.1–13.7) and the driver's own
+	// 67 (13.8–13.12).
+	want := map[int]int{1: 16, 2: 11, 3: 7, 4: 10, 5: 20, 6: 145, 7: 37, 10: 1, 12: 90, 13: 193}
 	got := map[int]int{}
 	seen := map[string]bool{}
 	for _, c := range Cases() {
@@ -26,7 +28,7 @@ func TestCaseCatalogue(t *testing.T) {
 			t.Errorf("section %d: %d cases, want %d", s, got[s], n)
 		}
 	}
-	for _, id := range []string{"6.6.11", "6.12.8", "6.22.34", "6.23.7", "7.7.13", "7.9.9", "7.13.2"} {
+	for _, id := range []string{"6.6.11", "6.12.8", "6.22.34", "6.23.7", "7.7.13", "7.9.9", "7.13.2", "12.5.18", "13.7.18", "13.10.18", "13.11.9", "13.12.4"} {
 		if !seen[id] {
 			t.Errorf("no case %s", id)
 		}

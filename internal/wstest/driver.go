@@ -3,6 +3,7 @@ package wstest
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,7 +20,11 @@ type Case struct {
 	// Expect says what the server must do.
 	Expect string
 
-	run func(s *session) error
+	// offers are the Sec-WebSocket-Extensions header lines of the
+	// handshake, each holding one or more comma-separated offers; none for
+	// the cases that negotiate no extension.
+	offers []string
+	run    func(s *session) error
 }
 
 // ErrNonStrict marks an outcome Autobahn grades NON-STRICT rather than
@@ -33,12 +38,26 @@ var ErrNonStrict = errors.New("non-strict behaviour")
 // and path. It returns nil if the server behaved as the case expects and
 // otherwise an error that says what it did instead.
 func (c Case) Check(addr, path string) error {
-	conn, _, err := Dial(addr, path, nil)
+	var header http.Header
+	if len(c.offers) > 0 {
+		header = http.Header{"Sec-Websocket-Extensions": c.offers}
+	}
+	conn, resp, err := Dial(addr, path, header)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
 	s := &session{c: conn}
+	// RFC 6455, section 9.1: a server answers only with extensions the
+	// client offered, and a client fails a connection on any other.
+	a, err := negotiated(c.offers, resp.Header)
+	if err != nil {
+		return err
+	}
+	if a != nil {
+		s.deflate = newDeflater(a)
+		defer s.deflate.release()
+	}
 	err = c.run(s)
 	if err != nil && s.writeErr != nil {
 		err = fmt.Errorf("%w (after a failed write: %v)", err, s.writeErr)
@@ -55,8 +74,11 @@ func (c Case) Section() int {
 
 // Cases returns the cases of the given top-level sections (1 framing,
 // 2 pings and pongs, 3 reserved bits, 4 opcodes, 5 fragmentation, 6 UTF-8,
-// 7 close handling, 10 automatic fragmentation) in Autobahn's order, or all
-// of them when no section is given.
+// 7 close handling, 10 automatic fragmentation, 12 and 13 permessage-deflate)
+// in Autobahn's order, or all of them when no section is given. The cases
+// of sections 12 and 13 need a server that accepts permessage-deflate; a
+// server that declines it fails them, so select 1–7 and 10 for one that
+// does not compress.
 func Cases(sections ...int) []Case {
 	var all []Case
 	for _, group := range [][]Case{
@@ -68,6 +90,8 @@ func Cases(sections ...int) []Case {
 		utf8Cases(),
 		closeCases(),
 		autoFragmentationCases(),
+		compressionCases(),
+		negotiationCases(),
 	} {
 		all = append(all, group...)
 	}

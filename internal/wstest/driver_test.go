@@ -33,6 +33,16 @@ func TestDriverDetectsFlaws(t *testing.T) {
 		{"corrupts echoes", flaws{corruptEcho: true}, []string{"1.1.2", "1.2.8", "5.3", "5.19", "6.2.3", "6.23.1", "7.1.1", "10.1.1"}, false},
 		{"sends empty pongs", flaws{emptyPongs: true}, []string{"2.2", "2.6", "2.11", "5.6", "5.20"}, false},
 		{"keeps TCP open after closing", flaws{keepOpen: true}, []string{"1.1.1", "3.1", "7.3.3"}, false},
+		{"does not compress", flaws{deflate: deflateFlaws{unsupported: true}}, []string{"12.1.1", "13.1.1", "13.12.1"}, false},
+		{"answers an extension never offered", flaws{deflate: deflateFlaws{unsolicited: true}}, []string{"1.1.1", "2.1", "7.1.1"}, false},
+		{"sets RSV1 on continuation frames", flaws{deflate: deflateFlaws{rsv1OnContinuation: true}}, []string{"12.2.10", "12.5.9", "12.5.10"}, false},
+		{"keeps context after agreeing server_no_context_takeover", flaws{deflate: deflateFlaws{ignoreNoContext: true}}, []string{"13.2.4", "13.2.5", "13.6.6"}, false},
+		{"compresses past the agreed window", flaws{deflate: deflateFlaws{ignoreWindow: true}}, []string{"13.3.5", "13.5.6", "13.9.5"}, false},
+		{"forgets the client's context", flaws{deflate: deflateFlaws{forgetClientWindow: true}}, []string{"13.8.4", "13.8.6", "13.9.4"}, false},
+		{"answers client_max_window_bits unasked", flaws{deflate: deflateFlaws{clientBitsUnasked: true}}, []string{"13.8.1", "13.9.3", "13.12.2"}, false},
+		{"accepts invalid offers", flaws{deflate: deflateFlaws{acceptInvalid: true}}, []string{"13.11.1", "13.11.2", "13.11.4", "13.11.8", "13.12.1"}, false},
+		{"widens the server window", flaws{deflate: deflateFlaws{widenWindow: true}}, []string{"13.3.1", "13.5.1", "13.9.1"}, false},
+		{"drops server_no_context_takeover from its answer", flaws{deflate: deflateFlaws{dropNoContext: true}}, []string{"13.2.1", "13.6.1", "13.12.2"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			addr := startRefServer(t, tc.flaws)

@@ -37,6 +37,7 @@ type flaws struct {
 	corruptEcho   bool // flips the last byte of every echoed payload
 	emptyPongs    bool // answers every ping with an empty pong
 	keepOpen      bool // leaves TCP open after the closing handshake
+	deflate       deflateFlaws
 }
 
 // startRefServer starts a refServer on a loopback port, stopped when the
@@ -106,10 +107,14 @@ func (s *refServer) handle(nc net.Conn) {
 		return
 	}
 	sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	deflate, answer := refNegotiate(req.Header.Values("Sec-WebSocket-Extensions"), s.flaws.deflate)
+	if deflate != nil {
+		answer = "Sec-WebSocket-Extensions: " + answer + "\r\n"
+	}
 	io.WriteString(nc, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Accept: "+base64.StdEncoding.EncodeToString(sum[:])+"\r\n\r\n")
+		"Sec-WebSocket-Accept: "+base64.StdEncoding.EncodeToString(sum[:])+"\r\n"+answer+"\r\n")
 	nc.SetDeadline(time.Time{})
-	c := &refConn{nc: nc, br: br, flaws: s.flaws}
+	c := &refConn{nc: nc, br: br, flaws: s.flaws, deflate: deflate}
 	err = c.serve()
 	var fail *refFailure
 	switch {
@@ -140,6 +145,9 @@ type refConn struct {
 	op        byte
 	message   []byte
 	text      utf8Stream
+
+	deflate    *refDeflate // nil unless permessage-deflate was agreed
+	compressed bool        // the message being read has RSV1
 }
 
 func (c *refConn) serve() error {
@@ -161,8 +169,10 @@ func (c *refConn) frame() error {
 	fin, rsv, op, masked := h[0]&0x80 != 0, h[0]&0x70, h[0]&0x0F, h[1]&0x80 != 0
 	control := op&0x8 != 0
 	n := uint64(h[1] & 0x7F)
+	// RSV1 may only open a compressed message.
+	rsv1Allowed := rsv == 0x40 && c.deflate != nil && (op == 1 || op == 2)
 	switch {
-	case rsv != 0, !masked, op > 0xA, op > 0x2 && op < 0x8:
+	case rsv != 0 && !rsv1Allowed, !masked, op > 0xA, op > 0x2 && op < 0x8:
 		return failWith(1002)
 	case control && (!fin || n > 125):
 		return failWith(1002)
@@ -201,9 +211,9 @@ func (c *refConn) frame() error {
 		return c.control(op, p)
 	}
 	if op != 0 {
-		c.inMessage, c.op, c.message, c.text = true, op, c.message[:0], utf8Stream{}
+		c.inMessage, c.op, c.message, c.text, c.compressed = true, op, c.message[:0], utf8Stream{}, rsv != 0
 	}
-	checkNow := c.op == 1 && !c.flaws.noUTF8Check && !c.flaws.lateUTF8Check
+	checkNow := c.op == 1 && !c.compressed && !c.flaws.noUTF8Check && !c.flaws.lateUTF8Check
 	var buf [4096]byte
 	for done := uint64(0); done < n; {
 		k, err := c.br.Read(buf[:min(n-done, uint64(len(buf)))])
@@ -223,17 +233,27 @@ func (c *refConn) frame() error {
 		return nil
 	}
 	c.inMessage = false
+	echo := c.message
+	if c.compressed {
+		var ok bool
+		if echo, ok = c.deflate.inflate(echo, c.flaws.deflate); !ok {
+			return failWith(1007)
+		}
+	}
 	switch {
 	case c.op != 1, c.flaws.noUTF8Check:
-	case c.flaws.lateUTF8Check && !utf8.Valid(c.message), !c.flaws.lateUTF8Check && !c.text.complete():
+	case c.compressed || c.flaws.lateUTF8Check:
+		if !utf8.Valid(echo) {
+			return failWith(1007)
+		}
+	case !c.text.complete():
 		return failWith(1007)
 	}
-	echo := c.message
 	if c.flaws.corruptEcho && len(echo) > 0 {
 		echo = append([]byte(nil), echo...)
 		echo[len(echo)-1] ^= 1
 	}
-	return c.write(c.op, echo)
+	return c.writeMessage(c.op, echo)
 }
 
 func (c *refConn) control(op byte, p []byte) error {

@@ -143,9 +143,13 @@ type session struct {
 	// with the outcome when the case fails.
 	writeErr error
 	// The server's message being reassembled.
-	inMessage bool
-	partOp    Opcode
-	part      []byte
+	inMessage      bool
+	partOp         Opcode
+	part           []byte
+	partCompressed bool
+	// deflate is the client's permessage-deflate state, nil unless the
+	// server accepted an offer.
+	deflate *deflater
 }
 
 func (s *session) noteWrite(err error) {
@@ -207,7 +211,7 @@ func (s *session) next(timeout time.Duration) (event, error) {
 		if err != nil {
 			return event{}, classifyReadError(err, timeout)
 		}
-		if err := checkServerFrame(f); err != nil {
+		if err := s.checkServerFrame(f); err != nil {
 			return event{}, err
 		}
 		switch f.Opcode {
@@ -229,13 +233,20 @@ func (s *session) next(timeout time.Duration) (event, error) {
 			if s.inMessage {
 				return event{}, fmt.Errorf("server started a %s message inside an unfinished %s message", f.Opcode, s.partOp)
 			}
-			s.inMessage, s.partOp, s.part = true, f.Opcode, f.Payload
+			s.inMessage, s.partOp, s.part, s.partCompressed = true, f.Opcode, f.Payload, f.Rsv == RSV1
 		}
 		if !f.Fin {
 			continue
 		}
 		e := event{kind: evMessage, op: s.partOp, payload: s.part}
 		s.inMessage, s.part = false, nil
+		if s.partCompressed {
+			p, err := s.deflate.inflate(e.payload)
+			if err != nil {
+				return event{}, fmt.Errorf("server sent a compressed %s message (%d bytes compressed) that breaks the %v: %w", e.op, len(e.payload), s.deflate.a, err)
+			}
+			e.payload = p
+		}
 		if e.op == OpText && !utf8.Valid(e.payload) {
 			return event{}, fmt.Errorf("server sent a text message that is not valid UTF-8: %v", e)
 		}
@@ -257,12 +268,15 @@ func classifyReadError(err error, timeout time.Duration) error {
 }
 
 // checkServerFrame rejects what RFC 6455 forbids a server to send. No
-// extension is negotiated, so no reserved bit may be set.
-func checkServerFrame(f Frame) error {
+// reserved bit may be set but RSV1, and that only with permessage-deflate
+// agreed, on the first frame of a message (RFC 7692, section 6).
+func (s *session) checkServerFrame(f Frame) error {
 	switch {
 	case f.Masked:
 		return fmt.Errorf("server sent a masked %s frame (RFC 6455, section 5.1)", f.Opcode)
-	case f.Rsv != 0:
+	case f.Rsv == RSV1 && s.deflate != nil && (f.Opcode.IsControl() || f.Opcode == OpContinuation):
+		return fmt.Errorf("server sent a %s frame with RSV1 set; permessage-deflate sets it on the first frame of a data message only (RFC 7692, section 6.1)", f.Opcode)
+	case f.Rsv != 0 && (f.Rsv != RSV1 || s.deflate == nil):
 		return fmt.Errorf("server sent a %s frame with reserved bits %03b set", f.Opcode, f.Rsv)
 	case f.Opcode.IsReserved():
 		return fmt.Errorf("server sent a frame with reserved %s", f.Opcode)
