@@ -6,6 +6,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 
 	gws "github.com/gwsgo/gws/core"
 )
@@ -65,4 +66,17 @@ func ExampleStorage() {
 	name, ok := s.Get("name")
 	fmt.Println(name, ok, s.Len())
 	// Output: lancer true 2
+}
+
+// A handler that only cares about messages embeds NopHandler for the rest.
+type shout struct{ gws.NopHandler }
+
+func (shout) OnMessage(c *gws.Conn, m *gws.Message) {
+	defer m.Close()
+	c.WriteString(strings.ToUpper(string(m.Bytes())))
+}
+
+func ExampleNopHandler() {
+	var h gws.EventHandler = shout{}
+	_ = h
 }

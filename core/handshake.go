@@ -19,7 +19,19 @@ import (
 type Request struct {
 	*http.Request
 	Storage *Storage
+
+	// RouterContext is the router's own context for the request (a
+	// *gin.Context, an echo.Context, a *fiber.Ctx, a *fasthttp.RequestCtx)
+	// while the handshake runs, set by the router's adapter so CheckOrigin
+	// can read what earlier middleware attached. Routers reuse these
+	// contexts once the handler returns: copy what the connection needs
+	// into Storage, never keep RouterContext itself.
+	RouterContext any
 }
+
+// ParamKey returns the Storage key under which adapters put the route
+// parameter name (":id" in "/rooms/:id" is ParamKey("id")).
+func ParamKey(name string) string { return "param:" + name }
 
 // NewRequest wraps r with an empty Storage.
 func NewRequest(r *http.Request) *Request {
@@ -53,13 +65,31 @@ func (e *HandshakeError) Error() string {
 
 func (e *HandshakeError) Unwrap() error { return e.Err }
 
+// ResponseHeader returns the headers of the answer to the rejected request:
+// e.Header and those of a plain-text body.
+func (e *HandshakeError) ResponseHeader() http.Header {
+	h := http.Header{
+		"Content-Type":           {"text/plain; charset=utf-8"},
+		"X-Content-Type-Options": {"nosniff"},
+	}
+	for k, v := range e.Header {
+		h[k] = v
+	}
+	return h
+}
+
+// Body returns the body of the answer to the rejected request: the reason,
+// on one line.
+func (e *HandshakeError) Body() []byte { return []byte(e.Reason + "\n") }
+
 // WriteResponse answers the rejected request on w with e's status, headers
 // and reason, for adapters built on net/http.
 func (e *HandshakeError) WriteResponse(w http.ResponseWriter) {
-	for k, v := range e.Header {
+	for k, v := range e.ResponseHeader() {
 		w.Header()[k] = v
 	}
-	http.Error(w, e.Reason, e.Status)
+	w.WriteHeader(e.Status)
+	w.Write(e.Body())
 }
 
 func reject(status int, err error, reason string) *HandshakeError {
@@ -159,7 +189,7 @@ func (u *Upgrader) negotiate(r *Request) (*Response, error) {
 	}
 	check := u.CheckOrigin
 	if check == nil {
-		check = sameOrigin
+		check = SameOrigin
 	}
 	if !check(r) {
 		return nil, reject(http.StatusForbidden, ErrOrigin, "websocket: request origin not allowed")
@@ -197,10 +227,11 @@ func validKey(k string) bool {
 	return err == nil && len(b) == 16
 }
 
-// sameOrigin is the default CheckOrigin: browsers always send Origin, so a
+// SameOrigin is the default CheckOrigin: browsers always send Origin, so a
 // request without one comes from a non-browser client and is let through; a
-// browser's must name the host the request was sent to.
-func sameOrigin(r *Request) bool {
+// browser's must name the host the request was sent to. A CheckOrigin of
+// your own can call it before looking at the request further.
+func SameOrigin(r *Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return true

@@ -35,6 +35,18 @@ type EventHandler interface {
 	OnPong(socket *Conn, m []byte)
 }
 
+// NopHandler is an EventHandler that does nothing: embed it in a handler
+// of your own and define only the events you need. Its OnMessage closes the
+// message.
+type NopHandler struct{}
+
+func (NopHandler) OnOpen(*Conn)                  {}
+func (NopHandler) OnClose(*Conn, Code, []byte)   {}
+func (NopHandler) OnMessage(_ *Conn, m *Message) { m.Close() }
+func (NopHandler) OnError(*Conn, error)          {}
+func (NopHandler) OnPing(*Conn, []byte)          {}
+func (NopHandler) OnPong(*Conn, []byte)          {}
+
 // Upgrader turns HTTP requests into WebSocket connections. Its zero value
 // uses the default options and the same-origin check. Configure it before
 // first use; it is safe for concurrent use afterwards.

@@ -43,28 +43,18 @@ package gwsecho
 import (
 	"fmt"
 	"net/http"
-	"sync"
 
 	gwshttp "github.com/gwsgo/gws/adapters/nethttp"
 	gws "github.com/gwsgo/gws/core"
 	"github.com/labstack/echo/v4"
 )
 
-// paramPrefix starts the Storage keys of route parameters, the same in
-// every adapter.
-const paramPrefix = "param:"
-
-// handshakes maps each *gws.Request being upgraded to its echo.Context, for
-// Context.
-var handshakes sync.Map
-
 // Context returns the echo.Context of the request r while CheckOrigin runs
 // for it, and nil at any other time: Echo reuses the Context for other
 // requests as soon as the handshake is over.
 func Context(r *gws.Request) echo.Context {
-	c, _ := handshakes.Load(r)
-	ec, _ := c.(echo.Context)
-	return ec
+	c, _ := r.RouterContext.(echo.Context)
+	return c
 }
 
 // Handler returns an echo.HandlerFunc that upgrades every request. A
@@ -78,7 +68,7 @@ func Handler(u *gws.Upgrader, h gws.EventHandler) echo.HandlerFunc {
 		values := c.ParamValues()
 		for i, name := range c.ParamNames() {
 			if i < len(values) {
-				req.Storage.Put(paramPrefix+name, values[i])
+				req.Storage.Put(gws.ParamKey(name), values[i])
 			}
 		}
 		conn, err := upgrade(u, c, req, h)
@@ -102,8 +92,8 @@ func Handler(u *gws.Upgrader, h gws.EventHandler) echo.HandlerFunc {
 
 // upgrade runs the handshake with c reachable through Context.
 func upgrade(u *gws.Upgrader, c echo.Context, req *gws.Request, h gws.EventHandler) (*gws.Conn, error) {
-	handshakes.Store(req, c)
-	defer handshakes.Delete(req)
+	req.RouterContext = c
+	defer func() { req.RouterContext = nil }()
 	return gwshttp.UpgradeRequest(u, c.Response(), req, h)
 }
 

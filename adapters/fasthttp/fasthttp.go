@@ -54,7 +54,7 @@ func Handler(u *gws.Upgrader, h gws.EventHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		req, err := NewRequest(ctx)
 		if err != nil {
-			reject(ctx, fasthttp.StatusBadRequest, "websocket: malformed request", nil)
+			reject(ctx, &gws.HandshakeError{Status: fasthttp.StatusBadRequest, Reason: "websocket: malformed request", Err: err})
 			return
 		}
 		_ = UpgradeRequest(u, ctx, req, h)
@@ -105,10 +105,9 @@ func UpgradeRequest(u *gws.Upgrader, ctx *fasthttp.RequestCtx, req *gws.Request,
 	if err != nil {
 		var he *gws.HandshakeError
 		if !errors.As(err, &he) {
-			reject(ctx, fasthttp.StatusInternalServerError, "websocket: handshake failed", nil)
-			return err
+			he = &gws.HandshakeError{Status: fasthttp.StatusInternalServerError, Reason: "websocket: handshake failed", Err: err}
 		}
-		reject(ctx, he.Status, he.Reason, he.Header)
+		reject(ctx, he)
 		return err
 	}
 	ctx.SetStatusCode(fasthttp.StatusSwitchingProtocols)
@@ -121,16 +120,14 @@ func UpgradeRequest(u *gws.Upgrader, ctx *fasthttp.RequestCtx, req *gws.Request,
 	return nil
 }
 
-// reject answers ctx as http.Error does, keeping the headers earlier
-// handlers set, unlike ctx.Error, which resets the response.
-func reject(ctx *fasthttp.RequestCtx, status int, reason string, header http.Header) {
-	ctx.SetStatusCode(status)
-	ctx.SetContentType("text/plain; charset=utf-8")
-	ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
-	ctx.SetBodyString(reason + "\n")
-	for k, vs := range header {
+// reject answers ctx with the rejection, keeping the headers earlier
+// handlers set (ctx.Error would reset the response).
+func reject(ctx *fasthttp.RequestCtx, he *gws.HandshakeError) {
+	ctx.SetStatusCode(he.Status)
+	for k, vs := range he.ResponseHeader() {
 		for _, v := range vs {
 			ctx.Response.Header.Add(k, v)
 		}
 	}
+	ctx.SetBody(he.Body())
 }

@@ -46,6 +46,7 @@ func NewRequest(ctx *fasthttp.RequestCtx) (*gws.Request, error) {
 		TLS:        ctx.TLSConnectionState(),
 	}
 	req := gws.NewRequest(r)
+	req.RouterContext = ctx
 	ctx.VisitUserValuesAll(func(k, v any) {
 		if key, ok := k.(string); ok {
 			req.Storage.Put(key, detached(v))

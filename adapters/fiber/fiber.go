@@ -44,10 +44,6 @@ import (
 	gws "github.com/gwsgo/gws/core"
 )
 
-// paramPrefix starts the Storage keys of route parameters, the same in
-// every adapter.
-const paramPrefix = "param:"
-
 // Handler returns a fiber.Handler that upgrades every request. A rejected
 // handshake is answered with its HTTP status and reason.
 func Handler(u *gws.Upgrader, h gws.EventHandler) fiber.Handler {
@@ -57,8 +53,9 @@ func Handler(u *gws.Upgrader, h gws.EventHandler) fiber.Handler {
 			return fiber.NewError(fiber.StatusBadRequest, "websocket: malformed request")
 		}
 		req.Request = req.WithContext(c.UserContext())
+		req.RouterContext = c
 		for _, name := range c.Route().Params {
-			req.Storage.Put(paramPrefix+name, strings.Clone(c.Params(name)))
+			req.Storage.Put(gws.ParamKey(name), strings.Clone(c.Params(name)))
 		}
 		// A rejected handshake has been answered on c.Context() already;
 		// handing the error to Fiber would have its error handler answer

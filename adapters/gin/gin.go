@@ -42,10 +42,6 @@ import (
 	gws "github.com/gwsgo/gws/core"
 )
 
-// paramPrefix starts the Storage keys of route parameters, the same in
-// every adapter.
-const paramPrefix = "param:"
-
 // Handler returns a gin.HandlerFunc that upgrades every request and ends
 // the chain. A rejected handshake is answered with its HTTP status and
 // reason.
@@ -59,13 +55,14 @@ func Handler(u *gws.Upgrader, h gws.EventHandler) gin.HandlerFunc {
 			return
 		}
 		req := gws.NewRequest(c.Request)
+		req.RouterContext = c
 		for k, v := range c.Keys {
 			if key, ok := k.(string); ok {
 				req.Storage.Put(key, v)
 			}
 		}
 		for _, p := range c.Params {
-			req.Storage.Put(paramPrefix+p.Key, p.Value)
+			req.Storage.Put(gws.ParamKey(p.Key), p.Value)
 		}
 		// Recorded, not written: Logger shows 101 for an upgrade, and a
 		// rejection replaces it with its own status as it is answered.

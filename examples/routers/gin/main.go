@@ -15,8 +15,8 @@ import (
 )
 
 // handler greets each connection by the name CheckOrigin stored, then
-// echoes its messages.
-type handler struct{}
+// echoes its messages; gws.NopHandler provides the events it ignores.
+type handler struct{ gws.NopHandler }
 
 func (handler) OnOpen(socket *gws.Conn) {
 	name, _ := socket.Storage.Get("name")
@@ -27,11 +27,6 @@ func (handler) OnMessage(socket *gws.Conn, m *gws.Message) {
 	defer m.Close()
 	_ = socket.Write(m.Opcode, m.Bytes())
 }
-
-func (handler) OnClose(*gws.Conn, gws.Code, []byte) {}
-func (handler) OnError(*gws.Conn, error)            {}
-func (handler) OnPing(*gws.Conn, []byte)            {}
-func (handler) OnPong(*gws.Conn, []byte)            {}
 
 // newUpgrader accepts connections that give a ?name= and keeps the name
 // for the connection's life.
