@@ -14,13 +14,13 @@ func TestMain(m *testing.M) { wstest.VerifyTestMain(m) }
 
 // TestFuzzingServer runs the testee, exactly as the command does, against
 // the project's fuzzing server, and requires every case to pass: sections
-// 1 to 7 and 10, and section 9 scaled down.
+// 1 to 7, 10, 12 and 13, and section 9 scaled down.
 func TestFuzzingServer(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases := append(wstest.Cases(1, 2, 3, 4, 5, 6, 7, 10), wstest.PerformanceCases(64)...)
+	cases := append(wstest.Cases(), wstest.PerformanceCases(64)...)
 	s := wstest.NewFuzzingServer(ln, cases)
 	defer s.Close()
 	var log io.Writer = io.Discard

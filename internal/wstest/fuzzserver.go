@@ -218,10 +218,15 @@ func (s *FuzzingServer) waitIdle() {
 
 // runCase completes the handshake and runs c on the connection.
 func (s *FuzzingServer) runCase(nc net.Conn, br *bufio.Reader, req *http.Request, c Case) error {
-	if err := acceptClient(nc, req); err != nil {
+	answer, a := acceptDeflate(req.Header, acceptPolicy(c.ID))
+	if err := acceptClient(nc, req, answer); err != nil {
 		return err
 	}
 	sess := newFuzzSession(nc, br)
+	if a != nil {
+		sess.deflate = newDeflater(a)
+		defer sess.deflate.release()
+	}
 	err := c.run(sess)
 	if err != nil && sess.writeErr != nil {
 		err = fmt.Errorf("%w (after a failed write: %v)", err, sess.writeErr)
@@ -232,7 +237,7 @@ func (s *FuzzingServer) runCase(nc net.Conn, br *bufio.Reader, req *http.Request
 // talk completes the handshake, sends msg (if any) as a text message and
 // closes the connection with 1000, for the endpoints that only inform.
 func (s *FuzzingServer) talk(nc net.Conn, br *bufio.Reader, req *http.Request, msg string) {
-	if acceptClient(nc, req) != nil {
+	if acceptClient(nc, req, "") != nil {
 		return
 	}
 	sess := newFuzzSession(nc, br)
@@ -248,8 +253,9 @@ func newFuzzSession(nc net.Conn, br *bufio.Reader) *session {
 }
 
 // acceptClient checks the testee's opening handshake (RFC 6455, section
-// 4.1) and answers it with 101, or with 400 and the reason.
-func acceptClient(nc net.Conn, req *http.Request) error {
+// 4.1) and answers it with 101 and the extensions agreed, or with 400 and
+// the reason.
+func acceptClient(nc net.Conn, req *http.Request, extensions string) error {
 	key := req.Header.Get("Sec-WebSocket-Key")
 	var why string
 	switch nonce, err := base64.StdEncoding.DecodeString(key); {
@@ -272,7 +278,10 @@ func acceptClient(nc net.Conn, req *http.Request) error {
 		refuse(nc, http.StatusBadRequest, why)
 		return fmt.Errorf("testee's opening handshake refused: %s", why)
 	}
-	_, err := fmt.Fprintf(nc, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", AcceptKey(key))
+	if extensions != "" {
+		extensions = "Sec-WebSocket-Extensions: " + extensions + "\r\n"
+	}
+	_, err := fmt.Fprintf(nc, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s\r\n", AcceptKey(key), extensions)
 	if err != nil {
 		return fmt.Errorf("writing the handshake response: %w", err)
 	}
