@@ -34,7 +34,11 @@ import (
 // client must answer as the case expects a server to (echo, pong, close,
 // or fail the connection with the right code), mask every frame, and
 // close the TCP connection once the server has closed its side after a
-// closing handshake.
+// closing handshake. In sections 12 and 13 the server accepts the testee's
+// permessage-deflate offer the way Autobahn's fuzzingserver does (13.3,
+// for one, narrows the client's window to 8 bits), compresses what it
+// sends and checks that what the testee sends keeps to the agreement; in
+// the other sections it declines compression.
 type FuzzingServer struct {
 	cases   []Case
 	ln      net.Listener
@@ -61,7 +65,7 @@ var ErrNotRun = errors.New("wstest: case not run")
 
 // NewFuzzingServer serves cases on ln until Close; the case numbers of the
 // protocol (1, 2, …) index cases. Cases() together with PerformanceCases
-// are those of Autobahn's sections 1 to 7, 9 and 10.
+// are those of Autobahn's sections 1 to 7, 9, 10, 12 and 13.
 func NewFuzzingServer(ln net.Listener, cases []Case) *FuzzingServer {
 	s := &FuzzingServer{
 		cases:   cases,
