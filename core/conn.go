@@ -55,6 +55,8 @@ type Conn struct {
 	wtryN   int
 	wtryErr error
 
+	wdeadline atomic.Int64 // the write deadline set last, in Unix nanoseconds; 0 when unknown
+
 	wmu       sync.Mutex
 	closeSent bool  // a close frame went out (or the connection ended): no more frames
 	werr      error // the write error that ended the connection
@@ -94,6 +96,7 @@ func (c *Conn) SetDeadline(d time.Duration) error {
 	if d > 0 {
 		t = time.Now().Add(d)
 	}
+	c.wdeadline.Store(0)
 	return c.nc.SetDeadline(t)
 }
 

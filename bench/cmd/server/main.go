@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -23,6 +24,7 @@ import (
 func main() {
 	lib := flag.String("lib", "", "library to serve: "+strings.Join(servers.Names(), ", "))
 	addr := flag.String("addr", "127.0.0.1:0", "address to listen on (loopback)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file until the server is stopped")
 	flag.Parse()
 
 	l, err := servers.Lookup(*lib)
@@ -37,10 +39,18 @@ func main() {
 	// listener is there.
 	fmt.Printf("listening %s\n", ln.Addr())
 
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fatal(err)
+		}
+		pprof.StartCPUProfile(f)
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	go func() {
 		<-sig
+		pprof.StopCPUProfile()
 		os.Exit(0)
 	}()
 	if err := l.Serve(ln); err != nil {

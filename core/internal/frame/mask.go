@@ -7,9 +7,9 @@ import "encoding/binary"
 // the same call unmasks. A payload read in pieces is unmasked by passing each
 // call's result to the next.
 //
-// The bulk of b is processed eight bytes at a time: the key is rotated to pos
-// and widened to a 64-bit word once, so the loop is one load, XOR and store
-// per word.
+// The bulk of b is processed a 64-bit word at a time: once pos is brought
+// back to 0, the key is widened to a word and the loop is one load, XOR and
+// store per eight bytes.
 func Mask(b []byte, key [4]byte, pos int) int {
 	pos &= 3
 	i := 0
@@ -19,14 +19,24 @@ func Mask(b []byte, key [4]byte, pos int) int {
 		i++
 		pos = (pos + 1) & 3
 	}
-	if n := len(b) - i; n >= 8 {
+	if len(b)-i >= 8 {
 		k32 := uint64(binary.LittleEndian.Uint32(key[:]))
 		k64 := k32 | k32<<32
-		end := i + n&^7
-		for ; i < end; i += 8 {
-			v := binary.LittleEndian.Uint64(b[i:])
-			binary.LittleEndian.PutUint64(b[i:], v^k64)
+		w := b[i:]
+		// Four words per round, on a slice that shrinks as it goes, so the
+		// compiler drops the bounds checks.
+		for len(w) >= 32 {
+			binary.LittleEndian.PutUint64(w[0:8], binary.LittleEndian.Uint64(w[0:8])^k64)
+			binary.LittleEndian.PutUint64(w[8:16], binary.LittleEndian.Uint64(w[8:16])^k64)
+			binary.LittleEndian.PutUint64(w[16:24], binary.LittleEndian.Uint64(w[16:24])^k64)
+			binary.LittleEndian.PutUint64(w[24:32], binary.LittleEndian.Uint64(w[24:32])^k64)
+			w = w[32:]
 		}
+		for len(w) >= 8 {
+			binary.LittleEndian.PutUint64(w[0:8], binary.LittleEndian.Uint64(w[0:8])^k64)
+			w = w[8:]
+		}
+		i = len(b) - len(w)
 	}
 	for ; i < len(b); i++ {
 		b[i] ^= key[pos]
