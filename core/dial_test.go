@@ -16,6 +16,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -580,13 +582,14 @@ func TestDialTLS(t *testing.T) {
 	}
 }
 
-// connectProxy is a tiny HTTP proxy that serves only CONNECT, for tests.
+// testProxy is a tiny HTTP proxy that serves only CONNECT, for tests.
 type testProxy struct {
-	srv  *httptest.Server
-	wg   sync.WaitGroup
-	auth string // the Proxy-Authorization it demands, if any
-	mu   sync.Mutex
-	seen []string // "target|header X-Proxy-Test"
+	srv      *httptest.Server
+	wg       sync.WaitGroup
+	auth     string // the Proxy-Authorization it demands, if any
+	redirect string // if set, the address it tunnels to, whatever the target
+	mu       sync.Mutex
+	seen     []string // "target|header X-Proxy-Test"
 }
 
 func newTestProxy(t *testing.T, useTLS bool, auth string) *testProxy {
@@ -619,7 +622,11 @@ func (p *testProxy) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "who are you?", http.StatusProxyAuthRequired)
 		return
 	}
-	target, err := net.Dial("tcp", r.Host)
+	to := r.Host
+	if p.redirect != "" {
+		to = p.redirect
+	}
+	target, err := net.Dial("tcp", to)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
@@ -1004,4 +1011,43 @@ func TestDialHeartbeat(t *testing.T) {
 	}
 	c.WriteClose(CloseNormal, nil)
 	rec.waitClosed(t)
+}
+
+// TestDialProxyFromEnvironment checks the default proxy: HTTP_PROXY, as
+// net/http reads it. net/http reads the environment once per process, so
+// the test runs again in a process of its own.
+func TestDialProxyFromEnvironment(t *testing.T) {
+	if os.Getenv("GWS_TEST_ENV_PROXY") == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestDialProxyFromEnvironment$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "GWS_TEST_ENV_PROXY=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("in a process of its own: %v\n%s", err, out)
+		}
+		return
+	}
+	rec := newRecorder()
+	addr := serve(t, &Upgrader{}, rec)
+	p := newTestProxy(t, false, "")
+	// Loopback targets are never proxied, so the URL names another host
+	// and the proxy takes it to the test server.
+	p.redirect = addr
+	for _, k := range []string{"HTTP_PROXY", "http_proxy"} {
+		t.Setenv(k, p.srv.URL)
+	}
+	for _, k := range []string{"NO_PROXY", "no_proxy", "REQUEST_METHOD"} {
+		t.Setenv(k, "")
+	}
+	log := newClientLog()
+	c, _, err := Dial(context.Background(), "ws://gws.example/ws", log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, c)
+	c.WriteString("via the environment's proxy")
+	log.expect(t, "open", "message 1 via the environment's proxy")
+	c.WriteClose(CloseNormal, nil)
+	rec.waitClosed(t)
+	if want := []string{"gws.example:80|"}; fmt.Sprint(p.seen) != fmt.Sprint(want) {
+		t.Fatalf("proxy saw %q, want %q", p.seen, want)
+	}
 }
