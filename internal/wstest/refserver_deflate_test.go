@@ -35,8 +35,26 @@ type refDeflate struct {
 	ownBits       int
 
 	w       *flate.Writer // kept between messages when ownNoContext is off
+	level   int
 	out     bytes.Buffer
+	r       io.ReadCloser
 	peerWin []byte // the client's recent data, when it keeps its context
+}
+
+// refWriters keeps the flate writers of ended connections, by level, for
+// new ones, so that a run does not allocate a megabyte per connection.
+var refWriters = map[int]chan *flate.Writer{5: make(chan *flate.Writer, 8), flate.HuffmanOnly: make(chan *flate.Writer, 8)}
+
+// release hands d's writer on.
+func (d *refDeflate) release() {
+	if d.w == nil {
+		return
+	}
+	select {
+	case refWriters[d.level] <- d.w:
+	default:
+	}
+	d.w = nil
 }
 
 // refNegotiate picks the first offer the reference server accepts, and
@@ -115,13 +133,19 @@ func refNegotiate(offers []string, f deflateFlaws) (*refDeflate, string) {
 // compress returns p compressed, without the flush marker. Under a window
 // below 2^15 it uses Huffman coding only, which refers back nowhere.
 func (d *refDeflate) compress(p []byte, f deflateFlaws) []byte {
-	level := 5
-	if d.ownBits < 15 && !f.ignoreWindow {
-		level = flate.HuffmanOnly
-	}
-	if d.w == nil {
-		d.w, _ = flate.NewWriter(&d.out, level)
-	} else if (d.ownNoContext && !f.ignoreNoContext) || level == flate.HuffmanOnly {
+	switch {
+	case d.w == nil:
+		d.level = 5
+		if d.ownBits < 15 && !f.ignoreWindow {
+			d.level = flate.HuffmanOnly
+		}
+		select {
+		case d.w = <-refWriters[d.level]:
+		default:
+			d.w, _ = flate.NewWriter(nil, d.level)
+		}
+		d.w.Reset(&d.out)
+	case d.ownNoContext && !f.ignoreNoContext, d.level == flate.HuffmanOnly:
 		d.w.Reset(&d.out)
 	}
 	d.out.Reset()
@@ -138,8 +162,13 @@ func (d *refDeflate) inflate(p []byte, f deflateFlaws) ([]byte, bool) {
 	if !d.peerNoContext && !f.forgetClientWindow {
 		dict = d.peerWin
 	}
-	in := append(bytes.Clone(p), 0, 0, 0xff, 0xff, 1, 0, 0, 0xff, 0xff)
-	out, err := io.ReadAll(flate.NewReaderDict(bytes.NewReader(in), dict))
+	in := bytes.NewReader(append(bytes.Clone(p), 0, 0, 0xff, 0xff, 1, 0, 0, 0xff, 0xff))
+	if d.r == nil {
+		d.r = flate.NewReaderDict(in, dict)
+	} else {
+		d.r.(flate.Resetter).Reset(in, dict)
+	}
+	out, err := io.ReadAll(d.r)
 	if err != nil {
 		return nil, false
 	}

@@ -115,6 +115,9 @@ func (s *refServer) handle(nc net.Conn) {
 		"Sec-WebSocket-Accept: "+base64.StdEncoding.EncodeToString(sum[:])+"\r\n"+answer+"\r\n")
 	nc.SetDeadline(time.Time{})
 	c := &refConn{nc: nc, br: br, flaws: s.flaws, deflate: deflate}
+	if deflate != nil {
+		defer deflate.release()
+	}
 	err = c.serve()
 	var fail *refFailure
 	switch {
