@@ -135,6 +135,11 @@ func negotiateDeflate(h http.Header, o *ServerOptions) (deflateParams, string, b
 	return deflateParams{}, "", false
 }
 
+// peerHistory is how much of the peer's past output to keep for
+// inflating its next message with context takeover: its window, but at
+// least 2^9 bytes, because zlib, asked for an 8-bit window, uses 9 bits.
+func (p *deflateParams) peerHistory() int { return 1 << max(p.peerWindow, 9) }
+
 // level returns the flate level gws compresses with under p.
 func (p *deflateParams) level(o *ServerOptions) int {
 	if p.ownWindowBits < 15 {

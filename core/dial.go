@@ -219,10 +219,7 @@ func Dial(ctx context.Context, rawURL string, h EventHandler, opts *ClientOption
 		SubProtocol: strings.TrimSpace(resp.Header.Get("Sec-WebSocket-Protocol")),
 		deflate:     deflate,
 	}
-	c := up.newConn(nc, buffered, &Request{Request: req, Storage: NewStorage()}, agreed, h)
-	// The client's role is set before the connection is published to the
-	// heartbeat, whose pings must be masked.
-	c.server = false
+	c := up.newConn(nc, buffered, &Request{Request: req, Storage: NewStorage()}, agreed, h, false)
 	up.track(c)
 	return c, resp, nil
 }

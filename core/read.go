@@ -177,7 +177,7 @@ func (c *Conn) inflate(msg *[]byte) (*[]byte, error) {
 	var dict []byte
 	if !c.deflate.peerNoContext {
 		if c.peerWindow == nil {
-			c.peerWindow = bufpool.Get(1 << c.deflate.peerWindow)
+			c.peerWindow = bufpool.Get(c.deflate.peerHistory())
 			*c.peerWindow = (*c.peerWindow)[:0]
 		}
 		dict = *c.peerWindow
@@ -189,7 +189,7 @@ func (c *Conn) inflate(msg *[]byte) (*[]byte, error) {
 		return nil, err
 	}
 	if c.peerWindow != nil {
-		slideWindow(c.peerWindow, *out, 1<<c.deflate.peerWindow)
+		slideWindow(c.peerWindow, *out, c.deflate.peerHistory())
 	}
 	return out, nil
 }

@@ -117,12 +117,14 @@ func (u *Upgrader) options() *ServerOptions {
 // holds any bytes the HTTP server had already read past the request; they
 // are read before nc. Events start when the caller runs ReadLoop.
 func (u *Upgrader) NewConn(nc net.Conn, buffered []byte, r *Request, resp *Response, h EventHandler) *Conn {
-	c := u.newConn(nc, buffered, r, resp, h)
+	c := u.newConn(nc, buffered, r, resp, h, true)
 	u.track(c)
 	return c
 }
 
-func (u *Upgrader) newConn(nc net.Conn, buffered []byte, r *Request, resp *Response, h EventHandler) *Conn {
+// newConn builds a connection for the server side or, from Dial, the
+// client side; track publishes it to Shutdown and the heartbeat.
+func (u *Upgrader) newConn(nc net.Conn, buffered []byte, r *Request, resp *Response, h EventHandler, server bool) *Conn {
 	opts := u.options()
 	parent := context.Background()
 	if r != nil && r.Request != nil {
@@ -135,7 +137,7 @@ func (u *Upgrader) newConn(nc net.Conn, buffered []byte, r *Request, resp *Respo
 		Context: ctx,
 		cancel:  cancel,
 		nc:      nc,
-		server:  true,
+		server:  server,
 		up:      u,
 		opts:    opts,
 		handler: h,
@@ -261,7 +263,7 @@ func (u *Upgrader) Accept(nc net.Conn, buffered []byte, r *Request, resp *Respon
 	// The connection is counted before the client can see the 101, so a
 	// Shutdown that starts meanwhile finds it; the write lock keeps any
 	// frame queued for it (a ping, Shutdown's close) behind the 101.
-	c := u.newConn(nc, buffered, r, resp, h)
+	c := u.newConn(nc, buffered, r, resp, h, true)
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	u.track(c)
