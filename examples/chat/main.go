@@ -111,17 +111,27 @@ func newServer(room *Room) (*http.Server, *gws.Upgrader) {
 			PingTimeout:  30 * time.Second,
 		},
 		CheckOrigin: func(r *gws.Request) bool {
-			name := r.URL.Query().Get("name")
-			if name == "" {
+			// Replacing the default check must not drop it: without it any
+			// web page a user visits could chat under their name.
+			if !gws.SameOrigin(r) {
 				return false
 			}
-			r.Storage.Put("name", name)
+			r.Storage.Put("name", r.URL.Query().Get("name"))
 			return true
 		},
 	}
 	upgrader.Use(gws.Recovery(func(e any) { log.Printf("chat: handler panic: %v", e) }))
+	ws := gwshttp.Handler(upgrader, room)
 	mux := http.NewServeMux()
-	mux.Handle("GET /ws", gwshttp.Handler(upgrader, room))
+	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) {
+		// Checked here rather than in CheckOrigin, whose refusal would
+		// blame the origin.
+		if r.URL.Query().Get("name") == "" {
+			http.Error(w, "chat: a name is required: /ws?name=NAME", http.StatusForbidden)
+			return
+		}
+		ws.ServeHTTP(w, r)
+	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write(page)
@@ -158,9 +168,18 @@ func run(ctx context.Context, ln net.Listener, room *Room) error {
 	}
 	done, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	srv.Shutdown(done)
+	// Side by side, not one after the other: http.Server.Shutdown waits up
+	// to 5 s for connections that have not sent a request yet, and browsers
+	// keep spare ones open, so users would hear their close 1001 late and
+	// have little of the 5 s left to answer it. The Upgrader refuses new
+	// handshakes from the moment its Shutdown begins.
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- srv.Shutdown(done) }()
 	if err := upgrader.Shutdown(done); err != nil {
 		log.Printf("chat: %v: some users did not answer the close", err)
+	}
+	if err := <-httpDone; err != nil {
+		srv.Close() // drop the HTTP connections still open at the deadline
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
