@@ -74,8 +74,9 @@
 // messageBudget (32 KiB) in all, so 1000 messages of 16 bytes, 512 of 64,
 // 128 of 256, and so on down to 2 of 16 KiB and above, never fewer than 2,
 // so that every case still carries context from one message to the next.
-// Sections 12 and 13 then take about 2 s against a local server, and some
-// 15 s under the race detector.
+// Sections 12 and 13 then take under 2 s against a local server, and
+// 15–30 s when server and driver run under the race detector on two busy
+// cores (compress/flate is slow when instrumented).
 //
 // Use it from a test that starts the server under test:
 //
