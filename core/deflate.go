@@ -61,9 +61,10 @@ func parseExtensions(h http.Header) [][]extensionParam {
 	return offers
 }
 
-// windowBits parses a *_max_window_bits value: 8 to 15, digits only.
+// windowBits parses a *_max_window_bits value: "a decimal integer value
+// without leading zeroes between 8 to 15" (RFC 7692 §7.1.2.1).
 func windowBits(v string) (int, bool) {
-	if len(v) == 0 || len(v) > 2 || strings.Trim(v, "0123456789") != "" {
+	if len(v) == 0 || len(v) > 2 || v[0] == '0' || strings.Trim(v, "0123456789") != "" {
 		return 0, false
 	}
 	n, _ := strconv.Atoi(v)

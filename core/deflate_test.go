@@ -32,6 +32,7 @@ func TestNegotiateDeflate(t *testing.T) {
 		{"permessage-deflate; server_max_window_bits=16", ServerOptions{}, ""},
 		{"permessage-deflate; server_max_window_bits", ServerOptions{}, ""},
 		{"permessage-deflate; client_max_window_bits=0x0f", ServerOptions{}, ""},
+		{"permessage-deflate; server_max_window_bits=09", ServerOptions{}, ""},
 		{"permessage-deflate; server_no_context_takeover=1", ServerOptions{}, ""},
 		{"permessage-deflate; server_no_context_takeover; server_no_context_takeover", ServerOptions{}, ""},
 		{"permessage-deflate; mystery", ServerOptions{}, ""},
