@@ -7,13 +7,9 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 )
 
-type chat struct{}
+// chat handles messages only; gws.NopHandler supplies the other events.
+type chat struct{ gws.NopHandler }
 
-func (chat) OnOpen(c *gws.Conn)                             {}
-func (chat) OnClose(c *gws.Conn, code gws.Code, why []byte) {}
-func (chat) OnError(c *gws.Conn, err error)                 {}
-func (chat) OnPing(c *gws.Conn, p []byte)                   {}
-func (chat) OnPong(c *gws.Conn, p []byte)                   {}
 func (chat) OnMessage(c *gws.Conn, m *gws.Message) {
 	user, _ := c.Storage.Get("user") // copied by CheckOrigin
 	c.Write(gws.OpcodeText, append([]byte(user.(string)+": "), m.Bytes()...))

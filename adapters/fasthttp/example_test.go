@@ -8,14 +8,10 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-type chat struct{}
+// chat handles messages only; gws.NopHandler supplies the other events.
+type chat struct{ gws.NopHandler }
 
-func (chat) OnOpen(c *gws.Conn)                             {}
-func (chat) OnClose(c *gws.Conn, code gws.Code, why []byte) {}
-func (chat) OnError(c *gws.Conn, err error)                 {}
-func (chat) OnPing(c *gws.Conn, p []byte)                   {}
-func (chat) OnPong(c *gws.Conn, p []byte)                   {}
-func (chat) OnMessage(c *gws.Conn, m *gws.Message)          { c.Write(m.Opcode, m.Bytes()); m.Close() }
+func (chat) OnMessage(c *gws.Conn, m *gws.Message) { c.Write(m.Opcode, m.Bytes()); m.Close() }
 
 func ExampleHandler() {
 	ws := gwsfasthttp.Handler(&gws.Upgrader{}, chat{})

@@ -8,13 +8,9 @@ import (
 	gws "github.com/gwsgo/gws/core"
 )
 
-type chat struct{}
+// chat handles messages only; gws.NopHandler supplies the other events.
+type chat struct{ gws.NopHandler }
 
-func (chat) OnOpen(c *gws.Conn)                             {}
-func (chat) OnClose(c *gws.Conn, code gws.Code, why []byte) {}
-func (chat) OnError(c *gws.Conn, err error)                 {}
-func (chat) OnPing(c *gws.Conn, p []byte)                   {}
-func (chat) OnPong(c *gws.Conn, p []byte)                   {}
 func (chat) OnMessage(c *gws.Conn, m *gws.Message) {
 	user, _ := c.Storage.Get("user") // copied from c.Set at upgrade time
 	c.Write(gws.OpcodeText, append([]byte(user.(string)+": "), m.Bytes()...))

@@ -17,23 +17,11 @@ import (
 
 func TestMain(m *testing.M) { wstest.VerifyTestMain(m) }
 
-func anyOrigin(*gws.Request) bool { return true }
-
 // roundTrip dials srv, sends one text message, checks the echo and closes.
 func roundTrip(t *testing.T, srv *httptest.Server, path string) {
 	t.Helper()
-	c, _, err := wstest.Dial(srv.Listener.Addr().String(), path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpText, Payload: []byte("hello")}); err != nil {
-		t.Fatal(err)
-	}
-	f, err := c.ReadFrame(5 * time.Second)
-	if err != nil || f.Opcode != wstest.OpText || string(f.Payload) != "hello" {
-		t.Fatalf("echo: %+v %v", f, err)
-	}
+	c := wstest.MustDial(t, srv.Listener.Addr().String(), path, nil)
+	wstest.CheckEcho(t, c, "hello")
 	c.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpClose, Payload: []byte{0x03, 0xe8}})
 	if f, err := c.ReadFrame(5 * time.Second); err != nil || f.Opcode != wstest.OpClose {
 		t.Fatalf("close echo: %+v %v", f, err)
@@ -44,7 +32,7 @@ func roundTrip(t *testing.T, srv *httptest.Server, path string) {
 }
 
 func TestHandler(t *testing.T) {
-	srv := httptest.NewServer(Handler(&gws.Upgrader{CheckOrigin: anyOrigin}, wstest.Echo{}))
+	srv := httptest.NewServer(Handler(&gws.Upgrader{CheckOrigin: wstest.AnyOrigin}, wstest.Echo{}))
 	defer srv.Close()
 	roundTrip(t, srv, "/")
 }
@@ -150,14 +138,14 @@ func withOpaqueWriter(next http.Handler) http.Handler {
 }
 
 func TestHijackThroughUnwrap(t *testing.T) {
-	srv := httptest.NewServer(withLogging(Handler(&gws.Upgrader{CheckOrigin: anyOrigin}, wstest.Echo{})))
+	srv := httptest.NewServer(withLogging(Handler(&gws.Upgrader{CheckOrigin: wstest.AnyOrigin}, wstest.Echo{})))
 	defer srv.Close()
 	roundTrip(t, srv, "/")
 }
 
 func TestCannotHijackSaysWhy(t *testing.T) {
 	errc := make(chan error, 1)
-	u := &gws.Upgrader{CheckOrigin: anyOrigin}
+	u := &gws.Upgrader{CheckOrigin: wstest.AnyOrigin}
 	srv := httptest.NewServer(withOpaqueWriter(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, err := Upgrade(u, w, r, wstest.Echo{})
 		errc <- err
@@ -176,24 +164,7 @@ func TestCannotHijackSaysWhy(t *testing.T) {
 // request: net/http has read it into its buffer before the hijack, and it
 // must still reach the handler.
 func TestFirstFrameBehindHandshake(t *testing.T) {
-	srv := httptest.NewServer(Handler(&gws.Upgrader{CheckOrigin: anyOrigin}, wstest.Echo{}))
+	srv := httptest.NewServer(Handler(&gws.Upgrader{CheckOrigin: wstest.AnyOrigin}, wstest.Echo{}))
 	defer srv.Close()
-	nc, err := net.Dial("tcp", srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	req := "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
-	frame := wstest.AppendFrame(nil, wstest.Frame{Fin: true, Opcode: wstest.OpText, Payload: []byte("early")})
-	nc.Write(append([]byte(req), frame...))
-	br := bufio.NewReader(nc)
-	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil || resp.StatusCode != 101 {
-		t.Fatalf("handshake: %v %v", resp, err)
-	}
-	echo := make([]byte, 7)
-	if _, err := io.ReadFull(br, echo); err != nil || string(echo[2:]) != "early" {
-		t.Fatalf("echo of the early frame: %q %v", echo, err)
-	}
+	wstest.CheckFirstFrame(t, srv.Listener.Addr().String(), "/")
 }

@@ -1,0 +1,281 @@
+package wstest
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	gws "github.com/gwsgo/gws/core"
+)
+
+// This file holds what the router adapters' tests share: every adapter
+// hands gws a connection taken from a router that pools its contexts and
+// buffers, and every one must prove the same things about it, so the
+// probes and checks live here and each adapter's test keeps only how its
+// router is set up.
+
+// adapterTimeout bounds each step of the checks below, so that an adapter
+// that hangs fails its test instead of stalling the package.
+const adapterTimeout = 5 * time.Second
+
+// AnyOrigin is an Upgrader.CheckOrigin that accepts every request, for
+// tests whose handshakes come from no browser and whose subject is not
+// the origin check.
+func AnyOrigin(*gws.Request) bool { return true }
+
+// ContextKey is the type of the context keys Probe looks up. A test
+// stores a value under ContextKey("user") in the handshake request's
+// context and asks for it with "ctx user"; a key type of its own keeps
+// the value apart from whatever the router keeps in the same context.
+type ContextKey string
+
+// Probe echoes every message as Echo does, except "get KEY", which it
+// answers with the connection's Storage value under KEY, and "ctx KEY",
+// which it answers with the value of its Context under ContextKey(KEY).
+// Values are printed as fmt's %v prints them ("<nil>" for a missing one),
+// so that an answer shows the value's type as well as its content. A test
+// asks long after the handshake, to see that what the router attached to
+// the request is still there and still right. Its zero value is ready to
+// use.
+type Probe struct{ Echo }
+
+// OnMessage answers a question, or echoes m.
+func (p Probe) OnMessage(c *gws.Conn, m *gws.Message) {
+	var v any
+	if key, ok := strings.CutPrefix(string(m.Bytes()), "get "); ok {
+		v, _ = c.Storage.Get(key)
+	} else if key, ok := strings.CutPrefix(string(m.Bytes()), "ctx "); ok {
+		v = c.Context.Value(ContextKey(key))
+	} else {
+		p.Echo.OnMessage(c, m)
+		return
+	}
+	m.Close()
+	_ = c.Write(gws.OpcodeText, fmt.Appendf(nil, "%v", v))
+}
+
+// SyncBuffer is a log output that a test reads while the server under test
+// writes it from its own goroutines. Its zero value is an empty buffer.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p to the buffer.
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns what has been written so far.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Serve runs a server on ln, or on a loopback port when ln is nil, until
+// the test ends, and returns its address. serve is the server's accept
+// loop (http.Server.Serve, fasthttp.Server.Serve, fiber.App.Listener);
+// stop must make it return. The cleanup waits for serve to return, so
+// that a leak check after the test does not find the server still
+// winding down.
+func Serve(t testing.TB, ln net.Listener, serve func(net.Listener) error, stop func() error) string {
+	t.Helper()
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = serve(ln) // its error only says that stop was called
+	}()
+	t.Cleanup(func() {
+		_ = stop()
+		<-done
+	})
+	return ln.Addr().String()
+}
+
+// ServeHTTP serves h with a net/http server on a loopback port until the
+// test ends and returns its address (see Serve).
+func ServeHTTP(t testing.TB, h http.Handler) string {
+	t.Helper()
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: adapterTimeout}
+	return Serve(t, nil, srv.Serve, srv.Close)
+}
+
+// MustDial is Dial for a handshake that must succeed: it fails t
+// otherwise, and closes the connection when the test ends.
+func MustDial(t testing.TB, addr, path string, header http.Header) *RawConn {
+	t.Helper()
+	c, _, err := Dial(addr, path, header)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// RoundTrip sends text on c and returns the text message that comes back,
+// failing t if none comes or it is not text.
+func RoundTrip(t testing.TB, c *RawConn, text string) string {
+	t.Helper()
+	if err := c.WriteFrame(Frame{Fin: true, Opcode: OpText, Payload: []byte(text)}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := c.ReadFrame(adapterTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Opcode != OpText {
+		t.Fatalf("got %v frame %q, want text", f.Opcode, f.Payload)
+	}
+	return string(f.Payload)
+}
+
+// CheckEcho sends each of msgs on c and fails t unless it comes back
+// unchanged. A long message is reported by its length, which says more
+// than its bytes would.
+func CheckEcho(t testing.TB, c *RawConn, msgs ...string) {
+	t.Helper()
+	for _, msg := range msgs {
+		got := RoundTrip(t, c, msg)
+		switch {
+		case got == msg:
+		case len(msg) > 100:
+			t.Fatalf("echo of %d bytes came back as %d bytes", len(msg), len(got))
+		default:
+			t.Fatalf("echo of %q: got %q", msg, got)
+		}
+	}
+}
+
+// CheckFirstFrame sends the opening handshake for path and a first text
+// message in one write, so that the server reads both at once, and fails t
+// unless the handshake succeeds and the message comes back. It catches an
+// adapter that loses what its router read past the handshake into a buffer
+// of its own; the server must echo as Echo does.
+func CheckFirstFrame(t testing.TB, addr, path string) {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(adapterTimeout))
+	const key = "dGhlIHNhbXBsZSBub25jZQ=="
+	b := []byte("GET " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	b = AppendFrame(b, Frame{Fin: true, Opcode: OpText, Payload: []byte("early")})
+	if _, err := nc.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(nc)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Sec-WebSocket-Accept") != AcceptKey(key) {
+		t.Fatalf("handshake: %s %v", resp.Status, resp.Header)
+	}
+	want := []byte{0x81, 5, 'e', 'a', 'r', 'l', 'y'}
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(br, got); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("first frame: got % x (%v), want % x", got, err, want)
+	}
+}
+
+// CheckHandshakeStatus dials path with header added and fails t unless
+// the server refuses the upgrade with an HTTP answer of status want. It
+// returns that answer, for checks of its headers and body.
+func CheckHandshakeStatus(t testing.TB, addr, path string, header http.Header, want int) *http.Response {
+	t.Helper()
+	_, resp, err := Dial(addr, path, header)
+	if err == nil || resp == nil || resp.StatusCode != want {
+		t.Fatalf("handshake for %s: got %v, %v: want a %d response", path, resp, err, want)
+	}
+	return resp
+}
+
+// CheckRejectedOrigin sends a handshake for path from a foreign origin to
+// a server that keeps the Upgrader's same-origin check, and fails t unless
+// the answer is 403 with a body that says the origin was the reason. It
+// returns the body.
+func CheckRejectedOrigin(t testing.TB, addr, path string) string {
+	t.Helper()
+	_, resp, err := Dial(addr, path, http.Header{"Origin": {"http://evil.example"}})
+	if err == nil {
+		t.Fatal("handshake from a foreign origin succeeded")
+	}
+	if resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("got %v, want a 403 response", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(body), "origin") {
+		t.Fatalf("403 body %q does not say why", body)
+	}
+	return string(body)
+}
+
+// HTTPGet sends a plain HTTP request, on a connection of its own, and
+// returns the status and body.
+func HTTPGet(t testing.TB, url string, header http.Header) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = header
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: adapterTimeout}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(body)
+}
+
+// routerReuses is how many plain requests CheckRouterValues sends between
+// the handshake and its questions: routers pool their contexts and request
+// buffers, and this many requests recycle every one many times over.
+const routerReuses = 200
+
+// CheckRouterValues checks that the values a router attached to a
+// handshake request are still right after other requests have reused the
+// router's contexts and buffers. It dials socketPath on addr with the
+// header X-User: alice, sends 200 plain requests to pagePath, the i-th
+// with X-User: malloryNNN, each of which must answer
+// fmt.Sprintf(pageFormat, "malloryNNN"), and then sends each question of
+// want ("get KEY", "ctx KEY") to the socket's Probe and compares its
+// answer.
+func CheckRouterValues(t testing.TB, addr, socketPath, pagePath, pageFormat string, want map[string]string) {
+	t.Helper()
+	c := MustDial(t, addr, socketPath, http.Header{"X-User": {"alice"}})
+	for i := range routerReuses {
+		user := fmt.Sprintf("mallory%03d", i)
+		if _, body := HTTPGet(t, "http://"+addr+pagePath, http.Header{"X-User": {user}}); body != fmt.Sprintf(pageFormat, user) {
+			t.Fatalf("plain request: %q", body)
+		}
+	}
+	for q, w := range want {
+		if got := RoundTrip(t, c, q); got != w {
+			t.Errorf("%s after %d requests: %q, want %q", q, routerReuses, got, w)
+		}
+	}
+}
