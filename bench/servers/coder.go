@@ -7,17 +7,25 @@ import (
 	"net/http"
 
 	"github.com/coder/websocket"
+
+	"github.com/gwsgo/gws/bench/internal/wire"
 )
 
 func init() {
-	register(Library{Name: "coder", Title: "coder/websocket", WebSocket: true, Serve: serveCoder})
+	register(Library{Name: "coder", Title: "coder/websocket", WebSocket: true, Serve: serveCoder, CanBroadcast: true, CanCompress: true})
 }
 
-func serveCoder(ln net.Listener) error {
+func serveCoder(ln net.Listener, o Options) error {
 	opts := &websocket.AcceptOptions{
 		InsecureSkipVerify: true,
 		CompressionMode:    websocket.CompressionDisabled,
 	}
+	if o.Compress {
+		// Its mode for what the client asks (no context takeover either
+		// way); threshold and level are its defaults.
+		opts.CompressionMode = websocket.CompressionNoContextTakeover
+	}
+	var conns hub[*websocket.Conn]
 	return serveHTTP(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := websocket.Accept(w, r, opts)
 		if err != nil {
@@ -27,6 +35,10 @@ func serveCoder(ln net.Listener) error {
 		// The scenarios send up to 16 KiB; coder's default limit is 32 KiB,
 		// raised anyway so that a larger -size still measures speed.
 		c.SetReadLimit(1 << 20)
+		if o.Broadcast {
+			coderBroadcast(&conns, c)
+			return
+		}
 		ctx := context.Background()
 		// Reader, Writer and io.Copy are coder's documented echo: the
 		// payload streams through without a per-message allocation.
@@ -47,4 +59,22 @@ func serveCoder(ln net.Listener) error {
 			}
 		}
 	}))
+}
+
+// coderBroadcast writes each message to every connection with Write, which
+// is safe for concurrent use; coder has no way to encode a message once.
+func coderBroadcast(conns *hub[*websocket.Conn], c *websocket.Conn) {
+	ctx := context.Background()
+	conns.add(c)
+	defer conns.remove(c)
+	if err := c.Write(ctx, websocket.MessageBinary, []byte(wire.Welcome)); err != nil {
+		return
+	}
+	for {
+		typ, p, err := c.Read(ctx)
+		if err != nil {
+			return
+		}
+		conns.each(func(to *websocket.Conn) { _ = to.Write(ctx, typ, p) })
+	}
 }

@@ -8,10 +8,15 @@ import (
 	"sync"
 
 	"github.com/gobwas/ws"
+
+	"github.com/gwsgo/gws/bench/internal/wire"
 )
 
 func init() {
-	register(Library{Name: "gobwas", Title: "gobwas/ws", WebSocket: true, Serve: serveGobwas})
+	// gobwas/ws compresses only through its wsflate package, which the
+	// application wires into its own read and write loops: left out of
+	// the compression scenarios.
+	register(Library{Name: "gobwas", Title: "gobwas/ws", WebSocket: true, Serve: serveGobwas, CanBroadcast: true})
 }
 
 // serveGobwas follows gobwas's own low-level echo (read a header, read the
@@ -20,7 +25,8 @@ func init() {
 // buffer is held while a connection waits. The only change to the README's
 // loop is that header and payload go out in one write from a pooled buffer
 // instead of two, which any user who measured would do.
-func serveGobwas(ln net.Listener) error {
+func serveGobwas(ln net.Listener, o Options) error {
+	var conns hub[*lockedConn]
 	return serveHTTP(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		conn, rw, _, err := ws.UpgradeHTTP(r, w)
 		if err != nil {
@@ -36,7 +42,11 @@ func serveGobwas(ln net.Listener) error {
 		// net/http's goroutine and its grown stack are freed.
 		go func() {
 			defer conn.Close()
-			gobwasEcho(conn, rd)
+			if o.Broadcast {
+				gobwasBroadcast(&conns, conn, rd)
+			} else {
+				gobwasEcho(conn, rd)
+			}
 		}()
 	}))
 }
@@ -67,6 +77,52 @@ func gobwasEcho(conn net.Conn, rd io.Reader) {
 		sw := sliceWriter{b: b[:0]}
 		_ = ws.WriteHeader(&sw, h)
 		_, err = conn.Write(b)
+		putBuf(bp)
+		if err != nil || h.OpCode == ws.OpClose {
+			return
+		}
+	}
+}
+
+// gobwasBroadcast reads as gobwasEcho does and encodes each data frame once,
+// header and payload in one buffer, which it writes to every connection.
+// Control frames are answered to their sender alone.
+func gobwasBroadcast(conns *hub[*lockedConn], conn net.Conn, rd io.Reader) {
+	lc := &lockedConn{Conn: conn}
+	conns.add(lc)
+	defer conns.remove(lc)
+	if lc.send(wire.WelcomeFrame) != nil {
+		return
+	}
+	hbuf := make([]byte, 2, ws.MaxHeaderSize-2)
+	for {
+		h, err := ws.ReadHeaderBuffer(rd, hbuf)
+		if err != nil {
+			return
+		}
+		mask, masked := h.Mask, h.Masked
+		h.Masked = false
+		hs := ws.HeaderSize(h)
+		n := int(h.Length)
+		bp := getBuf(hs + n)
+		b := (*bp)[:hs+n]
+		if _, err := io.ReadFull(rd, b[hs:]); err != nil {
+			putBuf(bp)
+			return
+		}
+		if masked {
+			ws.Cipher(b[hs:], mask, 0)
+		}
+		if h.OpCode == ws.OpPing {
+			h.OpCode = ws.OpPong
+		}
+		sw := sliceWriter{b: b[:0]}
+		_ = ws.WriteHeader(&sw, h)
+		if h.OpCode.IsControl() {
+			err = lc.send(b)
+		} else {
+			conns.each(func(to *lockedConn) { _ = to.send(b) })
+		}
 		putBuf(bp)
 		if err != nil || h.OpCode == ws.OpClose {
 			return

@@ -6,11 +6,12 @@ import (
 	"net"
 
 	gwshttp "github.com/gwsgo/gws/adapters/nethttp"
+	"github.com/gwsgo/gws/bench/internal/wire"
 	gws "github.com/gwsgo/gws/core"
 )
 
 func init() {
-	register(Library{Name: "gws", Title: "gws (ours)", WebSocket: true, Serve: serveGws})
+	register(Library{Name: "gws", Title: "gws (ours)", WebSocket: true, Serve: serveGws, CanBroadcast: true, CanCompress: true})
 }
 
 type gwsEcho struct{}
@@ -26,12 +27,47 @@ func (gwsEcho) OnMessage(c *gws.Conn, m *gws.Message) {
 	m.Close()
 }
 
-// serveGws mounts gws on net/http with default options, as lxzan/gws,
-// gorilla, coder and gobwas are.
-func serveGws(ln net.Listener) error {
+// gwsBroadcast keeps its connections in a Sessions registry, which drops
+// each one when it ends, and sends every message with a Broadcaster, which
+// encodes it once for all of them.
+type gwsBroadcast struct {
+	gws.NopHandler
+	sessions gws.Sessions[*gws.Conn]
+}
+
+func (h *gwsBroadcast) OnOpen(c *gws.Conn) {
+	h.sessions.Store(c, c)
+	_ = c.Write(gws.OpcodeBinary, []byte(wire.Welcome))
+}
+
+func (h *gwsBroadcast) OnMessage(_ *gws.Conn, m *gws.Message) {
+	b := gws.NewBroadcaster(m.Opcode, m.Bytes())
+	h.sessions.Range(func(_, c *gws.Conn) bool {
+		_ = b.Broadcast(c)
+		return true
+	})
+	// The payload must outlive the Broadcaster, so the message is closed
+	// after it.
+	b.Close()
+	m.Close()
+}
+
+// gwsSetup is the upgrader and handler for o, the same on net/http and on
+// Fiber: default options but for compression, which is off by default.
+func gwsSetup(o Options) (*gws.Upgrader, gws.EventHandler) {
 	u := &gws.Upgrader{
-		ServerOptions: &gws.ServerOptions{},
+		ServerOptions: &gws.ServerOptions{CompressEnabled: o.Compress},
 		CheckOrigin:   func(*gws.Request) bool { return true },
 	}
-	return serveHTTP(ln, gwshttp.Handler(u, gwsEcho{}))
+	if o.Broadcast {
+		return u, &gwsBroadcast{}
+	}
+	return u, gwsEcho{}
+}
+
+// serveGws mounts gws on net/http, as lxzan/gws, gorilla, coder and gobwas
+// are.
+func serveGws(ln net.Listener, o Options) error {
+	u, h := gwsSetup(o)
+	return serveHTTP(ln, gwshttp.Handler(u, h))
 }

@@ -15,8 +15,19 @@ import (
 	"sort"
 )
 
-// Serve runs an echo server on ln until ln is closed or serving fails.
-type Serve func(ln net.Listener) error
+// Serve runs a server on ln until ln is closed or serving fails.
+type Serve func(ln net.Listener, o Options) error
+
+// Options choose what a server does; every library does the same.
+type Options struct {
+	// Broadcast sends every data message to every connection, the sender
+	// included, instead of echoing it, and welcomes each new connection
+	// once it is registered (package wire).
+	Broadcast bool
+	// Compress accepts permessage-deflate, with the library's own
+	// defaults for it otherwise.
+	Compress bool
+}
 
 // Library describes one server under test.
 type Library struct {
@@ -29,6 +40,9 @@ type Library struct {
 	WebSocket bool
 	// Serve runs the server.
 	Serve Serve
+	// CanBroadcast and CanCompress say which Options the server honours;
+	// the runner leaves a library out of the scenarios it cannot run.
+	CanBroadcast, CanCompress bool
 }
 
 var registry = map[string]Library{}
@@ -53,7 +67,8 @@ func Lookup(name string) (Library, error) {
 }
 
 // Names lists the registered libraries in the order tables show them: ours
-// first, then the reference rival, then the others, and the TCP floor last.
+// first, then the reference rival, then the others, the servers on Fiber,
+// and the TCP floor last.
 func Names() []string {
 	names := make([]string, 0, len(registry))
 	for n := range registry {
@@ -75,8 +90,14 @@ func rank(name string) int {
 		return 0
 	case "lxzan":
 		return 1
-	case "tcp":
+	case "gws-fiber":
+		// The servers on Fiber together after those on net/http, so
+		// Fiber's users can compare the two side by side.
 		return 3
+	case "fiber":
+		return 4
+	case "tcp":
+		return 5
 	}
 	return 2
 }

@@ -17,12 +17,13 @@ import (
 func main() {
 	var cfg loadgen.Config
 	flag.StringVar(&cfg.Addr, "addr", "127.0.0.1:9001", "server address")
-	flag.StringVar(&cfg.Mode, "mode", loadgen.ModeEcho, "echo, connrate or idle")
+	flag.StringVar(&cfg.Mode, "mode", loadgen.ModeEcho, "echo, broadcast, connrate or idle")
 	tcp := flag.Bool("tcp", false, "the server is the plain TCP echo (no handshake, no framing)")
-	flag.IntVar(&cfg.Conns, "conns", 1000, "connections (echo, idle) or concurrent workers (connrate)")
-	flag.IntVar(&cfg.InFlight, "inflight", 1, "messages in flight per connection")
+	flag.IntVar(&cfg.Conns, "conns", 1000, "connections (echo, broadcast, idle) or concurrent workers (connrate)")
+	flag.IntVar(&cfg.InFlight, "inflight", 1, "messages in flight per connection (echo) or broadcasts under way (broadcast)")
 	flag.IntVar(&cfg.Size, "size", 16, "payload bytes per message")
 	flag.BoolVar(&cfg.Text, "text", false, "send text messages instead of binary")
+	flag.BoolVar(&cfg.Compress, "compress", false, "offer permessage-deflate and send JSON-like text, compressed (no context takeover)")
 	flag.DurationVar(&cfg.Warmup, "warmup", 500e6, "load before the measured window")
 	flag.DurationVar(&cfg.Duration, "duration", 5e9, "measured window")
 	flag.DurationVar(&cfg.Settle, "settle", 1e9, "idle: wait before reading memory")

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/gwsgo/gws/bench/internal/loadgen"
-	"github.com/gwsgo/gws/bench/servers"
 )
 
 // Chart geometry, in SVG user units.
@@ -47,21 +46,20 @@ func (r *results) svg() []byte {
 			what = "connections per second, higher is better"
 		case loadgen.ModeIdle:
 			what = "KB per idle connection, lower is better"
+		case loadgen.ModeBroadcast:
+			what = "broadcasts per second, higher is better"
 		}
 		fmt.Fprintf(&body, `<text x="0" y="%d" font-weight="bold">%s</text><text x="%d" y="%d" fill="#666" text-anchor="end">%s</text>`+"\n",
-			y+14, html.EscapeString(sc.Title), chartWidth, y+14, what)
+			y+14, html.EscapeString(sc.title()), chartWidth, y+14, what)
 		y += titleSpace
 		top := 0.0
-		for _, lib := range r.libs {
+		libs := r.libsFor(sc)
+		for _, lib := range libs {
 			top = max(top, r.stats(sc, lib).primary(sc))
 		}
-		for _, lib := range r.libs {
+		for _, lib := range libs {
 			st := r.stats(sc, lib)
-			title := lib
-			if l, err := servers.Lookup(lib); err == nil {
-				title = l.Title
-			}
-			fmt.Fprintf(&body, `<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", labelWidth-8, y+12, html.EscapeString(title))
+			fmt.Fprintf(&body, `<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", labelWidth-8, y+12, html.EscapeString(title(lib)))
 			v := st.primary(sc)
 			if st.n == 0 || top == 0 {
 				fmt.Fprintf(&body, `<text x="%d" y="%d" fill="#a00">failed</text>`+"\n", labelWidth, y+12)
@@ -71,7 +69,11 @@ func (r *results) svg() []byte {
 				if sc.Mode != loadgen.ModeIdle {
 					// The CPU-normalised figure beside the rate, since on
 					// a shared machine it is the steadier of the two.
-					label = fmt.Sprintf("%s %s · %s per server CPU-s", count(v), sc.unit(), count(st.perCPU))
+					per := st.perCPU
+					if sc.Mode == loadgen.ModeBroadcast {
+						per /= float64(sc.Conns)
+					}
+					label = fmt.Sprintf("%s %s · %s per server CPU-s", count(v), sc.unit(), count(per))
 				}
 				fmt.Fprintf(&body, `<rect x="%d" y="%d" width="%d" height="%d" fill="%s"/><text x="%d" y="%d">%s</text>`+"\n",
 					labelWidth, y, max(w, 1), barHeight, barColor(lib), labelWidth+w+6, y+12, label)

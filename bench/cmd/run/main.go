@@ -38,6 +38,7 @@ func main() {
 	reps := flag.Int("reps", 0, "repetitions (default 3, or 2 with -quick)")
 	dur := flag.Duration("duration", 0, "measured window per run (default 3s, or 0.8s with -quick)")
 	out := flag.String("out", "", "directory for results.md, chart.svg and results.json (default bench/results)")
+	chart := flag.String("chart", "", "also write the chart to this file (BENCHMARKS.md shows docs/bench-chart.svg)")
 	serverCPU := flag.Int("server-cpu", 0, "CPU the servers are pinned to")
 	loadCPU := flag.Int("load-cpu", 1, "CPU the load generator is pinned to")
 	noPin := flag.Bool("no-pin", false, "do not pin processes to CPUs")
@@ -64,13 +65,16 @@ func main() {
 	var scs []scenario
 	for _, sc := range scenarios {
 		if slices.Contains(scNames, sc.Name) {
+			if *quick && sc.QuickConns > 0 {
+				sc.Conns = sc.QuickConns
+			}
 			scs = append(scs, sc)
 		}
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, runConfig{libs: libs, scenarios: scs, timing: t, out: *out, quick: *quick,
+	if err := run(ctx, runConfig{libs: libs, scenarios: scs, timing: t, out: *out, chart: *chart, quick: *quick,
 		serverCPU: *serverCPU, loadCPU: *loadCPU, noPin: *noPin}); err != nil {
 		stop()
 		fatal(err)
@@ -81,7 +85,7 @@ type runConfig struct {
 	libs               []string
 	scenarios          []scenario
 	timing             timing
-	out                string
+	out, chart         string
 	quick, noPin       bool
 	serverCPU, loadCPU int
 }
@@ -128,7 +132,10 @@ func run(ctx context.Context, rc runConfig) error {
 
 	res := newResults(rc.libs, rc.scenarios)
 	began := time.Now()
-	total := rc.timing.Reps * len(rc.scenarios) * len(rc.libs)
+	total := 0
+	for _, sc := range rc.scenarios {
+		total += rc.timing.Reps * len(res.libsFor(sc))
+	}
 	done := 0
 	for rep := range rc.timing.Reps {
 		// Every other repetition runs the libraries in reverse, so that a
@@ -140,16 +147,21 @@ func run(ctx context.Context, rc runConfig) error {
 		}
 		for _, sc := range rc.scenarios {
 			for _, lib := range order {
+				if !sc.supports(lib) {
+					continue
+				}
 				if err := ctx.Err(); err != nil {
 					return err
 				}
 				done++
+				t0 := time.Now()
 				r, err := runOne(ctx, p, serverBin, loadBin, lib, sc, rc.timing)
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
 				res.add(sc.Name, lib, r, err)
-				fmt.Fprintf(os.Stderr, "[%d/%d] rep %d %-13s %-9s %s\n", done, total, rep+1, sc.Name, lib, describe(sc, r, err))
+				fmt.Fprintf(os.Stderr, "[%d/%d] rep %d %-13s %-9s %s (%.1f s)\n", done, total, rep+1, sc.Name, lib,
+					describe(sc, r, err), time.Since(t0).Seconds())
 			}
 		}
 	}
@@ -171,6 +183,12 @@ func run(ctx context.Context, rc runConfig) error {
 		}
 	}
 	fmt.Fprintf(os.Stderr, "wrote results.md, chart.svg and results.json to %s (%s)\n", rc.out, elapsed.Round(time.Second))
+	if rc.chart != "" {
+		if err := os.WriteFile(rc.chart, files["chart.svg"], 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "wrote the chart to %s\n", rc.chart)
+	}
 	return nil
 }
 
@@ -181,7 +199,7 @@ func runOne(ctx context.Context, p pinning, serverBin, loadBin, lib string, sc s
 	if err != nil {
 		return loadgen.Result{}, err
 	}
-	s, err := startServer(ctx, p, serverBin, lib)
+	s, err := startServer(ctx, p, serverBin, lib, sc)
 	if err != nil {
 		return loadgen.Result{}, err
 	}

@@ -47,11 +47,18 @@ type server struct {
 	exited chan struct{}
 }
 
-// startServer starts lib's server on a free loopback port and waits until it
-// listens.
-func startServer(ctx context.Context, p pinning, bin, lib string) (*server, error) {
+// startServer starts lib's server for sc on a free loopback port and waits
+// until it listens.
+func startServer(ctx context.Context, p pinning, bin, lib string, sc scenario) (*server, error) {
 	s := &server{exited: make(chan struct{})}
-	s.cmd = p.command(ctx, p.serverCPU, bin, "-lib", lib, "-addr", "127.0.0.1:0")
+	args := []string{"-lib", lib, "-addr", "127.0.0.1:0"}
+	if sc.Mode == loadgen.ModeBroadcast {
+		args = append(args, "-mode", "broadcast")
+	}
+	if sc.Compress {
+		args = append(args, "-compress")
+	}
+	s.cmd = p.command(ctx, p.serverCPU, bin, args...)
 	s.cmd.Stderr = &s.stderr
 	out, err := s.cmd.StdoutPipe()
 	if err != nil {
@@ -118,6 +125,9 @@ func runLoad(ctx context.Context, p pinning, bin string, s *server, sc scenario,
 	}
 	if !webSocket {
 		args = append(args, "-tcp")
+	}
+	if sc.Compress {
+		args = append(args, "-compress")
 	}
 	// Generous: connecting 10,000 clients on a busy machine takes seconds.
 	ctx, cancel := context.WithTimeout(ctx, t.Warmup+t.Duration+3*t.Settle+90*time.Second)

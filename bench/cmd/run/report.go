@@ -30,6 +30,7 @@ type stats struct {
 	loadPct    float64 // load generator CPU, % of one core
 	rssPerConn float64 // bytes: (server RSS − RSS before connecting) ÷ connections
 	setupRate  float64 // connections opened and checked per second (idle)
+	replyBytes float64 // size of a reply on the wire (compression)
 }
 
 type results struct {
@@ -56,7 +57,7 @@ func (r *results) add(sc, lib string, res loadgen.Result, err error) {
 
 func (r *results) stats(sc scenario, lib string) stats {
 	var st stats
-	var rate, perCPU, cpu, load, rss, setup []float64
+	var rate, perCPU, cpu, load, rss, setup, reply []float64
 	for _, s := range r.samples[sc.Name][lib] {
 		if s.Err != "" {
 			st.failed++
@@ -78,17 +79,53 @@ func (r *results) stats(sc scenario, lib string) stats {
 		if s.SetupSecs > 0 {
 			setup = append(setup, float64(sc.Conns)/s.SetupSecs)
 		}
+		if s.ReplyBytes > 0 {
+			reply = append(reply, float64(s.ReplyBytes))
+		}
 	}
 	st.rate, st.perCPU, st.cpu = median(rate), median(perCPU), median(cpu)
 	st.loadPct, st.rssPerConn, st.setupRate = median(load), median(rss), median(setup)
+	st.replyBytes = median(reply)
 	return st
+}
+
+// libsFor lists the libraries that run in sc, in table order.
+func (r *results) libsFor(sc scenario) []string {
+	var libs []string
+	for _, lib := range r.libs {
+		if sc.supports(lib) {
+			libs = append(libs, lib)
+		}
+	}
+	return libs
+}
+
+// skipped names the selected libraries that cannot run sc.
+func (r *results) skipped(sc scenario) []string {
+	var out []string
+	for _, lib := range r.libs {
+		if !sc.supports(lib) {
+			out = append(out, title(lib))
+		}
+	}
+	return out
+}
+
+func title(lib string) string {
+	if l, err := servers.Lookup(lib); err == nil {
+		return l.Title
+	}
+	return lib
 }
 
 // primary is the figure a scenario is judged by: higher is better except
 // for memory.
 func (st stats) primary(sc scenario) float64 {
-	if sc.Mode == loadgen.ModeIdle {
+	switch sc.Mode {
+	case loadgen.ModeIdle:
 		return st.rssPerConn
+	case loadgen.ModeBroadcast:
+		return st.rate / float64(sc.Conns)
 	}
 	return st.rate
 }
@@ -114,8 +151,12 @@ func describe(sc scenario, r loadgen.Result, err error) string {
 		return fmt.Sprintf("%s per connection (RSS %s → %s)",
 			kb(float64(r.ServerRSS-r.BaseRSS)/float64(sc.Conns)), mb(float64(r.BaseRSS)), mb(float64(r.ServerRSS)))
 	}
+	ops := float64(r.Ops)
+	if sc.Mode == loadgen.ModeBroadcast {
+		ops /= float64(sc.Conns)
+	}
 	return fmt.Sprintf("%s %s, server CPU %.2f s, load CPU %.0f%%",
-		count(float64(r.Ops)/r.Seconds), sc.unit(), r.ServerCPU, 100*r.ClientCPU/r.Seconds)
+		count(ops/r.Seconds), sc.unit(), r.ServerCPU, 100*r.ClientCPU/r.Seconds)
 }
 
 func header(rc runConfig, p pinning, elapsed time.Duration) string {
@@ -139,51 +180,89 @@ func (r *results) markdown(head string) string {
 	var b strings.Builder
 	b.WriteString(head)
 	for _, sc := range r.scenarios {
-		fmt.Fprintf(&b, "\n### %s\n\n", sc.Title)
+		fmt.Fprintf(&b, "\n### %s\n\n", sc.title())
 		ref := map[string]stats{}
 		for _, lib := range []string{"gws", "lxzan"} {
-			if slices.Contains(r.libs, lib) {
+			if slices.Contains(r.libsFor(sc), lib) {
 				ref[lib] = r.stats(sc, lib)
 			}
 		}
-		if sc.Mode == loadgen.ModeIdle {
+		switch {
+		case sc.Mode == loadgen.ModeIdle:
 			b.WriteString("| library | RSS per connection | server RSS | connections set up per s | ×gws | ×lxzan |\n")
 			b.WriteString("|---|--:|--:|--:|--:|--:|\n")
-		} else {
+		case sc.Mode == loadgen.ModeBroadcast:
+			b.WriteString("| library | broadcasts/s | messages delivered/s | server CPU per broadcast | broadcasts per server CPU-s | server CPU s | load CPU | ×gws | ×lxzan | ×gws per CPU | ×lxzan per CPU |\n")
+			b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		default:
 			u := sc.unit()
-			fmt.Fprintf(&b, "| library | %s | %s per server CPU-s | server CPU s | load CPU | RSS per conn | ×gws | ×lxzan | ×gws per CPU | ×lxzan per CPU |\n", u, strings.TrimSuffix(u, "/s"))
+			extra := "RSS per conn"
+			if sc.Compress {
+				extra = "reply on the wire"
+			}
+			fmt.Fprintf(&b, "| library | %s | %s per server CPU-s | server CPU s | load CPU | %s | ×gws | ×lxzan | ×gws per CPU | ×lxzan per CPU |\n", u, strings.TrimSuffix(u, "/s"), extra)
 			b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 		}
-		for _, lib := range r.libs {
-			st := r.stats(sc, lib)
-			title := lib
-			if l, err := servers.Lookup(lib); err == nil {
-				title = l.Title
-			}
-			if st.n == 0 {
-				fmt.Fprintf(&b, "| %s | failed: %s |\n", title, oneLine(st.lastErr))
-				continue
-			}
-			if st.failed > 0 {
-				title += fmt.Sprintf(" (%d of %d runs failed)", st.failed, st.failed+st.n)
-			}
-			if sc.Mode == loadgen.ModeIdle {
-				total := st.rssPerConn * float64(sc.Conns)
-				fmt.Fprintf(&b, "| %s | %s | +%s | %s | %s | %s |\n", title, kb(st.rssPerConn), mb(total), count(st.setupRate),
-					ratio(st.rssPerConn, ref, "gws", func(s stats) float64 { return s.rssPerConn }),
-					ratio(st.rssPerConn, ref, "lxzan", func(s stats) float64 { return s.rssPerConn }))
-				continue
-			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %.2f | %.0f%% | %s | %s | %s | %s | %s |\n", title,
-				count(st.rate), count(st.perCPU), st.cpu, st.loadPct, rssCell(sc, st),
+		rates := func(st stats) string {
+			return fmt.Sprintf("%s | %s | %s | %s",
 				ratio(st.rate, ref, "gws", func(s stats) float64 { return s.rate }),
 				ratio(st.rate, ref, "lxzan", func(s stats) float64 { return s.rate }),
 				ratio(st.perCPU, ref, "gws", func(s stats) float64 { return s.perCPU }),
 				ratio(st.perCPU, ref, "lxzan", func(s stats) float64 { return s.perCPU }))
 		}
+		for _, lib := range r.libsFor(sc) {
+			st := r.stats(sc, lib)
+			name := title(lib)
+			if st.n == 0 {
+				fmt.Fprintf(&b, "| %s | failed: %s |\n", name, oneLine(st.lastErr))
+				continue
+			}
+			if st.failed > 0 {
+				name += fmt.Sprintf(" (%d of %d runs failed)", st.failed, st.failed+st.n)
+			}
+			switch {
+			case sc.Mode == loadgen.ModeIdle:
+				total := st.rssPerConn * float64(sc.Conns)
+				fmt.Fprintf(&b, "| %s | %s | +%s | %s | %s | %s |\n", name, kb(st.rssPerConn), mb(total), count(st.setupRate),
+					ratio(st.rssPerConn, ref, "gws", func(s stats) float64 { return s.rssPerConn }),
+					ratio(st.rssPerConn, ref, "lxzan", func(s stats) float64 { return s.rssPerConn }))
+			case sc.Mode == loadgen.ModeBroadcast:
+				// Ops are messages delivered, Conns per broadcast.
+				n := float64(sc.Conns)
+				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.2f | %.0f%% | %s |\n", name,
+					count(st.rate/n), count(st.rate), perOp(st.perCPU/n), count(st.perCPU/n), st.cpu, st.loadPct, rates(st))
+			default:
+				extra := rssCell(sc, st)
+				if sc.Compress {
+					extra = fmt.Sprintf("%.0f B", st.replyBytes)
+				}
+				fmt.Fprintf(&b, "| %s | %s | %s | %.2f | %.0f%% | %s | %s |\n", name,
+					count(st.rate), count(st.perCPU), st.cpu, st.loadPct, extra, rates(st))
+			}
+		}
+		if sk := r.skipped(sc); len(sk) > 0 {
+			why := "no broadcast server"
+			if sc.Compress {
+				why = "no permessage-deflate here"
+			}
+			fmt.Fprintf(&b, "\nNot run (%s): %s.\n", why, strings.Join(sk, ", "))
+		}
 	}
 	b.WriteString(r.checks())
 	return b.String()
+}
+
+// perOp is the server CPU time one operation costs, from operations per
+// CPU-second.
+func perOp(perCPU float64) string {
+	if perCPU == 0 {
+		return "–"
+	}
+	us := 1e6 / perCPU
+	if us >= 1000 {
+		return fmt.Sprintf("%.1f ms", us/1000)
+	}
+	return fmt.Sprintf("%.0f µs", us)
 }
 
 // checks says whether the load generator was cheap enough: the TCP floor
@@ -196,17 +275,17 @@ func (r *results) checks() string {
 	}
 	var b strings.Builder
 	b.WriteString("\n### Is the load generator cheap enough?\n\n")
-	b.WriteString("| scenario | TCP floor per server CPU-s | best WebSocket server | floor ahead by | TCP floor msg/s ahead by | WebSocket runs with load CPU ≥ 95 % |\n")
+	b.WriteString("| scenario | TCP floor per server CPU-s | best WebSocket server | floor ahead by | TCP floor rate ahead by | WebSocket runs with load CPU ≥ 95 % |\n")
 	b.WriteString("|---|--:|---|--:|--:|---|\n")
 	for _, sc := range r.scenarios {
-		if sc.Mode == loadgen.ModeIdle {
+		if sc.Mode == loadgen.ModeIdle || !sc.supports("tcp") {
 			continue
 		}
 		floor := r.stats(sc, "tcp")
 		var best string
 		var bestPer, bestRate float64
 		var bound []string
-		for _, lib := range r.libs {
+		for _, lib := range r.libsFor(sc) {
 			if lib == "tcp" {
 				continue
 			}
@@ -225,11 +304,11 @@ func (r *results) checks() string {
 		if len(bound) == 0 {
 			bound = []string{"none"}
 		}
-		title := best
-		if l, err := servers.Lookup(best); err == nil {
-			title = l.Title
+		per := 1.0
+		if sc.Mode == loadgen.ModeBroadcast {
+			per = float64(sc.Conns) // broadcasts, not messages delivered
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s, %s | %.2f× | %.2f× | %s |\n", sc.Name, count(floor.perCPU), title, count(bestPer),
+		fmt.Fprintf(&b, "| %s | %s | %s, %s | %.2f× | %.2f× | %s |\n", sc.Name, count(floor.perCPU/per), title(best), count(bestPer/per),
 			floor.perCPU/bestPer, floor.rate/bestRate, strings.Join(bound, ", "))
 	}
 	return b.String()

@@ -1,7 +1,10 @@
-// Command server runs one library's echo server, as its own process so that
-// the runner can pin it to a core and read its CPU time and memory from /proc.
+// Command server runs one library's echo or broadcast server, as its own
+// process so that the runner can pin it to a core and read its CPU time and
+// memory from /proc.
 //
 //	server -lib gorilla -addr 127.0.0.1:9001
+//	server -lib gws -mode broadcast
+//	server -lib lxzan -compress
 //
 // It prints "listening ADDR" once the socket accepts connections, and exits
 // on SIGINT or SIGTERM (the runner also has the kernel kill it if the runner
@@ -24,12 +27,23 @@ import (
 func main() {
 	lib := flag.String("lib", "", "library to serve: "+strings.Join(servers.Names(), ", "))
 	addr := flag.String("addr", "127.0.0.1:0", "address to listen on (loopback)")
+	mode := flag.String("mode", "echo", "echo, or broadcast: every message to every connection")
+	compress := flag.Bool("compress", false, "accept permessage-deflate")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file until the server is stopped")
 	flag.Parse()
 
 	l, err := servers.Lookup(*lib)
 	if err != nil {
 		fatal(err)
+	}
+	o := servers.Options{Broadcast: *mode == "broadcast", Compress: *compress}
+	switch {
+	case *mode != "echo" && *mode != "broadcast":
+		fatal(fmt.Errorf("unknown mode %q", *mode))
+	case o.Broadcast && !l.CanBroadcast:
+		fatal(fmt.Errorf("%s has no broadcast server", l.Name))
+	case o.Compress && !l.CanCompress:
+		fatal(fmt.Errorf("%s does not compress here", l.Name))
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -53,7 +67,7 @@ func main() {
 		pprof.StopCPUProfile()
 		os.Exit(0)
 	}()
-	if err := l.Serve(ln); err != nil {
+	if err := l.Serve(ln, o); err != nil {
 		fatal(err)
 	}
 }

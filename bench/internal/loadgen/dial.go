@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,9 +23,18 @@ const (
 // server that hangs makes the run fail instead of stalling it.
 const ioTimeout = 10 * time.Second
 
-func upgradeRequest(addr string) []byte {
+// deflateOffer asks for permessage-deflate with no context takeover either
+// way, which every library that compresses accepts, so each message is
+// compressed on its own and the client's frames can be compressed once.
+const deflateOffer = "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover; server_no_context_takeover\r\n"
+
+func upgradeRequest(addr string, compress bool) []byte {
+	ext := ""
+	if compress {
+		ext = deflateOffer
+	}
 	return []byte("GET / HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Key: " + wsKey + "\r\nSec-WebSocket-Version: 13\r\n\r\n")
+		"Sec-WebSocket-Key: " + wsKey + "\r\nSec-WebSocket-Version: 13\r\n" + ext + "\r\n")
 }
 
 // client is what every scenario shares: the encoded frames and requests,
@@ -37,16 +47,28 @@ type client struct {
 	payload []byte
 	closeF  []byte // a close frame with code 1000
 	op      byte
+
+	// replyBytes is the size on the wire of the first checked reply, to
+	// show how much a server's compression saved.
+	replyBytes atomic.Int64
 }
 
 func newClient(cfg Config) *client {
-	c := &client{cfg: cfg, request: upgradeRequest(cfg.Addr), op: opBinary}
-	if cfg.Text {
+	c := &client{cfg: cfg, request: upgradeRequest(cfg.Addr, cfg.Compress), op: opBinary}
+	if cfg.Text || cfg.Compress {
 		c.op = opText
 	}
 	mask := [4]byte{0x5a, 0x13, 0xc7, 0x2e}
-	c.payload = makePayload(cfg.Size, cfg.Text)
-	c.frame = encodeClientFrame(c.op, c.payload, mask)
+	if cfg.Compress {
+		// Compressed once here, as a client with no context takeover
+		// may: the same message always compresses to the same bytes.
+		c.payload = makeJSON(cfg.Size)
+		c.frame = encodeClientFrame(c.op, deflateMessage(c.payload), mask)
+		c.frame[0] |= rsv1
+	} else {
+		c.payload = makePayload(cfg.Size, cfg.Text)
+		c.frame = encodeClientFrame(c.op, c.payload, mask)
+	}
 	k := max(cfg.InFlight, 1)
 	c.frames = bytes.Repeat(c.frame, k)
 	c.closeF = encodeClientFrame(opClose, []byte{0x03, 0xe8}, mask)
@@ -92,6 +114,9 @@ func (c *client) handshake(conn net.Conn) ([]byte, error) {
 					line, _, _ := bytes.Cut(resp, []byte("\r\n"))
 					return nil, fmt.Errorf("handshake refused: %q", line)
 				}
+				if c.cfg.Compress && !bytes.Contains(bytes.ToLower(resp), []byte("permessage-deflate")) {
+					return nil, errors.New("server did not accept permessage-deflate")
+				}
 			}
 			return append([]byte(nil), buf[i+4:n]...), nil
 		}
@@ -115,19 +140,64 @@ func (c *client) echoOnce(conn net.Conn, rest []byte) error {
 	}
 	got := append(make([]byte, 0, len(c.frame)+64), rest...)
 	if !c.cfg.WebSocket {
-		for len(got) < len(c.frame) {
-			m, err := conn.Read(got[len(got):len(c.frame)])
-			got = got[:len(got)+m]
-			if err != nil && len(got) < len(c.frame) {
-				return fmt.Errorf("first echo: %w", err)
-			}
+		got, err := readRaw(conn, got, len(c.frame))
+		if err != nil {
+			return fmt.Errorf("first echo: %w", err)
 		}
 		if !bytes.Equal(got, c.frame) {
 			return errors.New("first echo: reply differs from the bytes sent")
 		}
 		return nil
 	}
-	rc := replyCounter{wantOp: c.op}
+	got, err := readMessage(conn, got, c.op)
+	if err != nil {
+		return fmt.Errorf("first echo: %w", err)
+	}
+	c.replyBytes.CompareAndSwap(0, int64(len(got)))
+	return c.checkReply(got, "first echo")
+}
+
+// checkReply checks that b, one complete message from the server, carries
+// the payload the client sent, inflating it if the server compressed it.
+func (c *client) checkReply(b []byte, what string) error {
+	p := framePayloads(b)
+	if b[0]&rsv1 != 0 {
+		if !c.cfg.Compress {
+			return fmt.Errorf("%s: compressed reply on a connection without compression", what)
+		}
+		var err error
+		if p, err = inflateMessage(p); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	if !bytes.Equal(p, c.payload) {
+		return fmt.Errorf("%s: reply payload differs from the message sent", what)
+	}
+	return nil
+}
+
+// readRaw reads from conn until got holds n bytes: the TCP floor answers
+// with bytes, not messages.
+func readRaw(conn net.Conn, got []byte, n int) ([]byte, error) {
+	got = slices.Grow(got, n-len(got))
+	for len(got) < n {
+		m, err := conn.Read(got[len(got):n])
+		got = got[:len(got)+m]
+		if err != nil && len(got) < n {
+			return got, err
+		}
+	}
+	if len(got) > n {
+		return got, errors.New("server sent more bytes than expected")
+	}
+	return got, nil
+}
+
+// readMessage reads from conn, after the bytes in rest, until one whole
+// message from the server is in; more than that is an error.
+func readMessage(conn net.Conn, rest []byte, wantOp byte) ([]byte, error) {
+	got := append(make([]byte, 0, 64), rest...)
+	rc := replyCounter{wantOp: wantOp}
 	msgs, err := rc.feed(got)
 	var buf [4096]byte
 	for err == nil && msgs == 0 {
@@ -141,15 +211,12 @@ func (c *client) echoOnce(conn net.Conn, rest []byte) error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("first echo: %w", err)
+		return nil, err
 	}
 	if msgs != 1 || rc.left != 0 || rc.hn != 0 {
-		return errors.New("first echo: server sent more than the one reply")
+		return nil, errors.New("server sent more than one message")
 	}
-	if !bytes.Equal(framePayloads(got), c.payload) {
-		return errors.New("first echo: reply payload differs from the message sent")
-	}
-	return nil
+	return got, nil
 }
 
 // framePayloads concatenates the payloads of the complete, unmasked frames in

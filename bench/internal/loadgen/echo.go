@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"errors"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,40 +34,56 @@ func (f *failures) fill(r *Result) {
 
 func runEcho(cfg Config) (Result, error) {
 	c := newClient(cfg)
-	var r Result
-	if cfg.ServerPID > 0 {
-		// Before any connection, so RSS per connection can leave out what
-		// the process holds anyway.
-		rss, err := ProcRSS(cfg.ServerPID)
-		if err != nil {
-			return r, err
-		}
-		r.BaseRSS = rss
-	}
-	t0 := time.Now()
-	conns, err := c.dialAll(cfg.Conns, c.echoOnce)
+	r, conns, err := c.connect(c.echoOnce)
 	if err != nil {
 		return r, err
 	}
-	r.SetupSecs = time.Since(t0).Seconds()
-
+	r.ReplyBytes = c.replyBytes.Load()
 	p, err := newEpollPump(c, conns)
 	if err != nil {
 		return r, err
 	}
-	p.start()
-	time.Sleep(cfg.Warmup)
-	w, err := startWindow(cfg.ServerPID)
-	n0 := p.count.Load()
-	if err == nil {
-		time.Sleep(cfg.Duration)
-		n1 := p.count.Load()
-		err = w.end(&r)
-		r.Ops = n1 - n0
-	}
+	p.start(p.loop)
+	err = measure(cfg, &p.count, &r)
 	p.halt()
 	p.fails.fill(&r)
 	return r, err
+}
+
+// connect opens cfg.Conns connections, each set up by setup, and notes the
+// server's memory before and the time it took.
+func (c *client) connect(setup func(net.Conn, []byte) error) (Result, []net.Conn, error) {
+	var r Result
+	if c.cfg.ServerPID > 0 {
+		// Before any connection, so RSS per connection can leave out what
+		// the process holds anyway.
+		rss, err := ProcRSS(c.cfg.ServerPID)
+		if err != nil {
+			return r, nil, err
+		}
+		r.BaseRSS = rss
+	}
+	t0 := time.Now()
+	conns, err := c.dialAll(c.cfg.Conns, setup)
+	r.SetupSecs = time.Since(t0).Seconds()
+	return r, conns, err
+}
+
+// measure lets the load run for the warm-up, then counts what count
+// advances by in the measured window and samples the processes at its
+// edges.
+func measure(cfg Config, count *atomic.Int64, r *Result) error {
+	time.Sleep(cfg.Warmup)
+	w, err := startWindow(cfg.ServerPID)
+	if err != nil {
+		return err
+	}
+	n0 := count.Load()
+	time.Sleep(cfg.Duration)
+	n1 := count.Load()
+	err = w.end(r)
+	r.Ops = n1 - n0
+	return err
 }
 
 func runConnRate(cfg Config) (Result, error) {
@@ -76,15 +93,7 @@ func runConnRate(cfg Config) (Result, error) {
 		return r, err
 	}
 	ch.start()
-	time.Sleep(cfg.Warmup)
-	w, err := startWindow(cfg.ServerPID)
-	n0 := ch.count.Load()
-	if err == nil {
-		time.Sleep(cfg.Duration)
-		n1 := ch.count.Load()
-		err = w.end(&r)
-		r.Ops = n1 - n0
-	}
+	err = measure(cfg, &ch.count, &r)
 	ch.halt()
 	ch.fails.fill(&r)
 	return r, err

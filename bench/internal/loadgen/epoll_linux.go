@@ -13,8 +13,9 @@ import (
 type epollConn struct {
 	fd      int
 	rc      replyCounter
-	carry   int // TCP: bytes of an echo only partly back
-	pending int // bytes of frames not yet written because the socket was full
+	carry   int   // TCP: bytes of an echo only partly back
+	pending int   // bytes of frames not yet written because the socket was full
+	got     int64 // broadcast: messages received
 	dead    bool
 }
 
@@ -107,21 +108,24 @@ func (p *epollPump) closeAll() {
 	}
 }
 
-// start fills every connection's pipe and runs the loop until stop.
-func (p *epollPump) start() {
+// start runs loop (p.loop or p.broadcastLoop) on a thread of its own until
+// stop.
+func (p *epollPump) start(loop func()) {
 	go func() {
 		defer close(p.done)
 		// One thread does it all, and keeps its caches warm doing it.
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		for i := range p.conns {
-			p.send(i, len(p.c.frames))
-		}
-		p.loop()
+		loop()
 	}()
 }
 
+// loop is the echo: it fills every connection's pipe, then sends a message
+// for every reply.
 func (p *epollPump) loop() {
+	for i := range p.conns {
+		p.send(i, len(p.c.frames))
+	}
 	k := p.c.cfg.InFlight
 	fl := len(p.c.frame)
 	// One read buffer for all: replies are counted, never kept.

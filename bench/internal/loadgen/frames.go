@@ -11,6 +11,9 @@ const (
 	opText   = 0x1
 	opBinary = 0x2
 	opClose  = 0x8
+
+	// rsv1 marks a compressed message's first frame (RFC 7692 §6).
+	rsv1 = 0x40
 )
 
 // encodeClientFrame returns one complete masked frame (RFC 6455 §5.2), FIN

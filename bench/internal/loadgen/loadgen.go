@@ -17,6 +17,13 @@ const (
 	ModeEcho     = "echo"     // Conns connections, each keeping InFlight messages of Size bytes in flight
 	ModeConnRate = "connrate" // Conns workers, each opening, handshaking and closing connections in a loop
 	ModeIdle     = "idle"     // Conns connections opened, one echo each, then left idle while memory is read
+
+	// ModeBroadcast: Conns connections; the first sends messages and the
+	// server sends each to every connection, the sender included. InFlight
+	// broadcasts are kept under way; one counts when every connection has
+	// received it. See package wire for what the server must do.
+	// Ops counts messages delivered, Conns per broadcast.
+	ModeBroadcast = "broadcast"
 )
 
 // Config is one run of the load generator against one server.
@@ -28,6 +35,10 @@ type Config struct {
 	InFlight  int // messages in flight per connection (echo)
 	Size      int // payload bytes per message
 	Text      bool
+	// Compress offers permessage-deflate with no context takeover and
+	// sends Size bytes of JSON-like text as a compressed text message
+	// (compressed once, before the load starts).
+	Compress  bool
 	Warmup    time.Duration // load before the measured window, not counted
 	Duration  time.Duration // the measured window
 	Settle    time.Duration // idle: wait before reading memory, so the server's state is at rest
@@ -37,8 +48,9 @@ type Config struct {
 	DialParallel int
 }
 
-// Result is what a run measured. Ops are echoed messages (echo), completed
-// connections (connrate) or open connections (idle).
+// Result is what a run measured. Ops are echoed messages (echo), messages
+// delivered (broadcast: Conns per broadcast), completed connections
+// (connrate) or open connections (idle).
 type Result struct {
 	Ops        int64   `json:"ops"`
 	Seconds    float64 `json:"seconds"`     // length of the measured window
@@ -47,6 +59,7 @@ type Result struct {
 	ServerRSS  int64   `json:"server_rss"`  // server resident memory at the end, bytes
 	BaseRSS    int64   `json:"base_rss"`    // server resident memory before the measured connections, bytes
 	SetupSecs  float64 `json:"setup_secs"`  // time to open and check every connection
+	ReplyBytes int64   `json:"reply_bytes"` // size on the wire of the first reply checked (echo)
 	Errors     int64   `json:"errors"`      // connections or iterations that failed in the window
 	FirstError string  `json:"first_error"` // the first of them, to say why
 }
@@ -69,6 +82,8 @@ func Run(cfg Config) (Result, error) {
 		return runConnRate(cfg)
 	case ModeIdle:
 		return runIdle(cfg)
+	case ModeBroadcast:
+		return runBroadcast(cfg)
 	}
 	return Result{}, fmt.Errorf("unknown mode %q", cfg.Mode)
 }
