@@ -56,11 +56,11 @@ var scenarios = []scenario{
 	{Name: "echo-16KiB", Title: "Echo, %s connections, 16 KiB", Mode: loadgen.ModeEcho, Conns: 1000, InFlight: 1, Size: 16 << 10},
 	{Name: "pipelined-16B", Title: "Pipelined echo, %s connections × 8 in flight, 16 B", Mode: loadgen.ModeEcho, Conns: 1000, InFlight: 8, Size: 16},
 	{Name: "broadcast-1k", Title: "Broadcast to %s connections, 16 B, 4 broadcasts under way", Mode: loadgen.ModeBroadcast, Conns: 1000, InFlight: 4, Size: 16},
-	{Name: "broadcast-10k", Title: "Broadcast to %s connections, 16 B, 4 broadcasts under way", Mode: loadgen.ModeBroadcast, Conns: 10000, InFlight: 4, Size: 16, QuickConns: 2000},
+	{Name: "broadcast-10k", Title: "Broadcast to %s connections, 16 B, 4 broadcasts under way", Mode: loadgen.ModeBroadcast, Conns: 10000, InFlight: 4, Size: 16, QuickConns: 1500},
 	{Name: "deflate-1KiB", Title: "Echo with permessage-deflate, %s connections, 1 KiB of JSON", Mode: loadgen.ModeEcho, Conns: 1000, InFlight: 1, Size: 1 << 10, Compress: true},
 	{Name: "deflate-16KiB", Title: "Echo with permessage-deflate, %s connections, 16 KiB of JSON", Mode: loadgen.ModeEcho, Conns: 1000, InFlight: 1, Size: 16 << 10, Compress: true},
 	{Name: "connrate", Title: "New connections (handshake + close), %s at a time", Mode: loadgen.ModeConnRate, Conns: 32, Size: 16},
-	{Name: "idle-10k", Title: "Idle memory, %s connections after one 16 B echo each", Mode: loadgen.ModeIdle, Conns: 10000, Size: 16, QuickConns: 2000},
+	{Name: "idle-10k", Title: "Idle memory, %s connections after one 16 B echo each", Mode: loadgen.ModeIdle, Conns: 10000, Size: 16, QuickConns: 1500},
 }
 
 // timing is how long each part of a run lasts.
@@ -76,5 +76,5 @@ var (
 	// Short enough that the quick run, with every scenario and library,
 	// stays near two minutes on 2 cores; the windows still hold tens of
 	// thousands of messages.
-	quickTiming = timing{Reps: 2, Warmup: 150 * time.Millisecond, Duration: 400 * time.Millisecond, Settle: 300 * time.Millisecond}
+	quickTiming = timing{Reps: 2, Warmup: 100 * time.Millisecond, Duration: 400 * time.Millisecond, Settle: 300 * time.Millisecond}
 )
