@@ -154,7 +154,7 @@ func (c *Conn) writeFailed(err error) error {
 		c.werr = err
 	}
 	c.closing.Store(true)
-	c.nc.Close()
+	c.closeNet()
 	return err
 }
 
