@@ -41,15 +41,19 @@ func (h *gwsBroadcast) OnOpen(c *gws.Conn) {
 }
 
 func (h *gwsBroadcast) OnMessage(_ *gws.Conn, m *gws.Message) {
-	b := gws.NewBroadcaster(m.Opcode, m.Bytes())
+	h.broadcast(m.Opcode, m.Bytes())
+	// The payload must outlive the Broadcaster, so the message is closed
+	// after it.
+	m.Close()
+}
+
+func (h *gwsBroadcast) broadcast(op gws.Opcode, payload []byte) {
+	b := gws.NewBroadcaster(op, payload)
 	h.sessions.Range(func(_, c *gws.Conn) bool {
 		_ = b.Broadcast(c)
 		return true
 	})
-	// The payload must outlive the Broadcaster, so the message is closed
-	// after it.
 	b.Close()
-	m.Close()
 }
 
 // gwsSetup is the upgrader and handler for o, the same on net/http and on

@@ -87,6 +87,7 @@ type runConfig struct {
 	timing             timing
 	out, chart         string
 	quick, noPin       bool
+	loadBefore         string // /proc/loadavg when the runs began
 	serverCPU, loadCPU int
 }
 
@@ -131,6 +132,7 @@ func run(ctx context.Context, rc runConfig) error {
 	}
 
 	res := newResults(rc.libs, rc.scenarios)
+	rc.loadBefore = loadAvg()
 	began := time.Now()
 	total := 0
 	for _, sc := range rc.scenarios {

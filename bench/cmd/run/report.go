@@ -172,6 +172,7 @@ func header(rc runConfig, p pinning, elapsed time.Duration) string {
 	} else {
 		b.WriteString("Not pinned: server and load generator share the CPUs.\n")
 	}
+	fmt.Fprintf(&b, "Load average (1, 5, 15 min) before the runs: %s; after: %s.\n", rc.loadBefore, loadAvg())
 	b.WriteString("Figures are medians. ×gws and ×lxzan divide the library's figure by gws's and by lxzan/gws's: above 1 is faster for rates, and uses more for memory.\n")
 	return b.String()
 }
@@ -249,7 +250,46 @@ func (r *results) markdown(head string) string {
 		}
 	}
 	b.WriteString(r.checks())
+	b.WriteString(r.noise())
 	return b.String()
+}
+
+// noise says how much other processes took the server's CPU away during
+// the measured windows, which is what moves the raw rates from run to run
+// and leaves the per-CPU figures alone.
+func (r *results) noise() string {
+	var waits []float64
+	for _, sc := range r.scenarios {
+		if sc.Mode == loadgen.ModeIdle {
+			continue
+		}
+		for _, byLib := range r.samples[sc.Name] {
+			for _, s := range byLib {
+				if s.Err == "" && s.Seconds > 0 {
+					waits = append(waits, 100*s.ServerWait/s.Seconds)
+				}
+			}
+		}
+	}
+	if len(waits) == 0 {
+		return ""
+	}
+	slices.Sort(waits)
+	return fmt.Sprintf("\n### How busy was the machine?\n\nIn the measured windows the server's threads were runnable but waiting for their CPU (taken by other processes) for a median of %.0f %% of the window (90th percentile %.0f %%, %d runs).\n",
+		median(waits), waits[len(waits)*9/10], len(waits))
+}
+
+// loadAvg is the first three fields of /proc/loadavg.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], ", ")
 }
 
 // perOp is the server CPU time one operation costs, from operations per

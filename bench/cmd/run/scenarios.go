@@ -76,5 +76,5 @@ var (
 	// Short enough that the quick run, with every scenario and library,
 	// stays near two minutes on 2 cores; the windows still hold tens of
 	// thousands of messages.
-	quickTiming = timing{Reps: 2, Warmup: 100 * time.Millisecond, Duration: 400 * time.Millisecond, Settle: 300 * time.Millisecond}
+	quickTiming = timing{Reps: 2, Warmup: 100 * time.Millisecond, Duration: 300 * time.Millisecond, Settle: 300 * time.Millisecond}
 )

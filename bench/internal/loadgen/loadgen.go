@@ -55,6 +55,7 @@ type Result struct {
 	Ops        int64   `json:"ops"`
 	Seconds    float64 `json:"seconds"`     // length of the measured window
 	ServerCPU  float64 `json:"server_cpu"`  // server CPU seconds (user+system) in the window
+	ServerWait float64 `json:"server_wait"` // seconds the server's threads were runnable but waiting for a CPU in the window
 	ClientCPU  float64 `json:"client_cpu"`  // the load generator's own CPU seconds in the window
 	ServerRSS  int64   `json:"server_rss"`  // server resident memory at the end, bytes
 	BaseRSS    int64   `json:"base_rss"`    // server resident memory before the measured connections, bytes
@@ -90,9 +91,9 @@ func Run(cfg Config) (Result, error) {
 
 // window samples the counters that bracket a measured window.
 type window struct {
-	pid        int
-	t0         time.Time
-	srv0, cli0 float64
+	pid               int
+	t0                time.Time
+	srv0, cli0, wait0 float64
 }
 
 func startWindow(pid int) (window, error) {
@@ -103,6 +104,8 @@ func startWindow(pid int) (window, error) {
 			return w, err
 		}
 		w.srv0 = cpu
+		// Best effort: the figure only explains noise.
+		w.wait0, _ = ProcWait(pid)
 	}
 	return w, nil
 }
@@ -119,6 +122,9 @@ func (w window) end(r *Result) error {
 		return err
 	}
 	r.ServerCPU = cpu - w.srv0
+	if wait, err := ProcWait(w.pid); err == nil {
+		r.ServerWait = max(wait-w.wait0, 0)
+	}
 	rss, err := ProcRSS(w.pid)
 	if err != nil {
 		return err

@@ -60,6 +60,33 @@ func ProcRSS(pid int) (int64, error) {
 	return 0, fmt.Errorf("/proc/%d/status: no VmRSS", pid)
 }
 
+// ProcWait returns how long process pid's threads have been runnable but not
+// running, in seconds (the run delay in /proc/PID/task/TID/schedstat):
+// the time other processes took the server's CPU from it. Threads that
+// have exited are not counted, which the servers' long-lived threads make
+// a small loss.
+func ProcWait(pid int) (float64, error) {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0, err
+	}
+	var ns uint64
+	for _, t := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
+		if err != nil {
+			continue // the thread has just exited
+		}
+		f := bytes.Fields(b)
+		if len(f) < 2 {
+			continue
+		}
+		if v, err := strconv.ParseUint(string(f[1]), 10, 64); err == nil {
+			ns += v
+		}
+	}
+	return float64(ns) / 1e9, nil
+}
+
 // selfCPU is this process's user+system CPU seconds, at microsecond
 // resolution.
 func selfCPU() float64 {
