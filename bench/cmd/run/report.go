@@ -254,11 +254,11 @@ func (r *results) markdown(head string) string {
 	return b.String()
 }
 
-// noise says how much other processes took the server's CPU away during
-// the measured windows, which is what moves the raw rates from run to run
-// and leaves the per-CPU figures alone.
+// noise says how much other processes (and the hypervisor) took of the
+// server's CPU during the measured windows, which is what moves the raw
+// rates from run to run and leaves the per-CPU figures alone.
 func (r *results) noise() string {
-	var waits []float64
+	var others, steal []float64
 	for _, sc := range r.scenarios {
 		if sc.Mode == loadgen.ModeIdle {
 			continue
@@ -266,17 +266,20 @@ func (r *results) noise() string {
 		for _, byLib := range r.samples[sc.Name] {
 			for _, s := range byLib {
 				if s.Err == "" && s.Seconds > 0 {
-					waits = append(waits, 100*s.ServerWait/s.Seconds)
+					others = append(others, 100*s.OtherCPU/s.Seconds)
+					steal = append(steal, 100*s.Steal/s.Seconds)
 				}
 			}
 		}
 	}
-	if len(waits) == 0 {
+	if len(others) == 0 {
 		return ""
 	}
-	slices.Sort(waits)
-	return fmt.Sprintf("\n### How busy was the machine?\n\nIn the measured windows the server's threads were runnable but waiting for their CPU (taken by other processes) for a median of %.0f %% of the window (90th percentile %.0f %%, %d runs).\n",
-		median(waits), waits[len(waits)*9/10], len(waits))
+	slices.Sort(others)
+	slices.Sort(steal)
+	p90 := len(others) * 9 / 10
+	return fmt.Sprintf("\n### How busy was the machine?\n\nOn the server's CPU, in the measured windows, other processes ran for a median of %.0f %% of the window (90th percentile %.0f %%) and the hypervisor stole %.0f %% (90th percentile %.0f %%), over %d runs. That time is lost to the raw rates, not to the per-CPU figures.\n",
+		median(others), others[p90], median(steal), steal[p90], len(others))
 }
 
 // loadAvg is the first three fields of /proc/loadavg.

@@ -52,10 +52,14 @@ type Config struct {
 // delivered (broadcast: Conns per broadcast), completed connections
 // (connrate) or open connections (idle).
 type Result struct {
-	Ops        int64   `json:"ops"`
-	Seconds    float64 `json:"seconds"`     // length of the measured window
-	ServerCPU  float64 `json:"server_cpu"`  // server CPU seconds (user+system) in the window
-	ServerWait float64 `json:"server_wait"` // seconds the server's threads were runnable but waiting for a CPU in the window
+	Ops       int64   `json:"ops"`
+	Seconds   float64 `json:"seconds"`    // length of the measured window
+	ServerCPU float64 `json:"server_cpu"` // server CPU seconds (user+system) in the window
+	// OtherCPU is the CPU time that everything but the server used on the
+	// server's CPU in the window, and Steal the time the hypervisor took
+	// from it; both stay 0 if the server is not pinned to one CPU.
+	OtherCPU   float64 `json:"other_cpu"`
+	Steal      float64 `json:"steal"`
 	ClientCPU  float64 `json:"client_cpu"`  // the load generator's own CPU seconds in the window
 	ServerRSS  int64   `json:"server_rss"`  // server resident memory at the end, bytes
 	BaseRSS    int64   `json:"base_rss"`    // server resident memory before the measured connections, bytes
@@ -91,21 +95,25 @@ func Run(cfg Config) (Result, error) {
 
 // window samples the counters that bracket a measured window.
 type window struct {
-	pid               int
-	t0                time.Time
-	srv0, cli0, wait0 float64
+	pid           int
+	t0            time.Time
+	srv0, cli0    float64
+	cpu           int // the server's one CPU, or -1
+	busy0, steal0 float64
 }
 
 func startWindow(pid int) (window, error) {
-	w := window{pid: pid, t0: time.Now(), cli0: selfCPU()}
+	w := window{pid: pid, t0: time.Now(), cli0: selfCPU(), cpu: -1}
 	if pid > 0 {
 		cpu, err := ProcCPU(pid)
 		if err != nil {
 			return w, err
 		}
 		w.srv0 = cpu
-		// Best effort: the figure only explains noise.
-		w.wait0, _ = ProcWait(pid)
+		if w.cpu = PinnedCPU(pid); w.cpu >= 0 {
+			// Best effort: the figures only explain noise.
+			w.busy0, w.steal0, _ = CPUTimes(w.cpu)
+		}
 	}
 	return w, nil
 }
@@ -122,8 +130,11 @@ func (w window) end(r *Result) error {
 		return err
 	}
 	r.ServerCPU = cpu - w.srv0
-	if wait, err := ProcWait(w.pid); err == nil {
-		r.ServerWait = max(wait-w.wait0, 0)
+	if w.cpu >= 0 {
+		if busy, steal, err := CPUTimes(w.cpu); err == nil {
+			r.OtherCPU = max(busy-w.busy0-r.ServerCPU, 0)
+			r.Steal = steal - w.steal0
+		}
 	}
 	rss, err := ProcRSS(w.pid)
 	if err != nil {

@@ -3,9 +3,11 @@ package loadgen
 import (
 	"bytes"
 	"fmt"
+	"math/bits"
 	"os"
 	"strconv"
 	"syscall"
+	"unsafe"
 )
 
 // clockTicks is USER_HZ, the unit of times in /proc/PID/stat: fixed at 100
@@ -60,31 +62,57 @@ func ProcRSS(pid int) (int64, error) {
 	return 0, fmt.Errorf("/proc/%d/status: no VmRSS", pid)
 }
 
-// ProcWait returns how long process pid's threads have been runnable but not
-// running, in seconds (the run delay in /proc/PID/task/TID/schedstat):
-// the time other processes took the server's CPU from it. Threads that
-// have exited are not counted, which the servers' long-lived threads make
-// a small loss.
-func ProcWait(pid int) (float64, error) {
-	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-	if err != nil {
-		return 0, err
+// PinnedCPU returns the one CPU process pid may run on, or -1 if it may run
+// on several.
+func PinnedCPU(pid int) int {
+	var mask [16]uint64
+	_, _, errno := syscall.RawSyscall(syscall.SYS_SCHED_GETAFFINITY, uintptr(pid), unsafe.Sizeof(mask), uintptr(unsafe.Pointer(&mask)))
+	if errno != 0 {
+		return -1
 	}
-	var ns uint64
-	for _, t := range tasks {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
-		if err != nil {
-			continue // the thread has just exited
+	cpu := -1
+	for i, w := range mask {
+		for w != 0 {
+			if cpu >= 0 {
+				return -1
+			}
+			cpu = i*64 + bits.TrailingZeros64(w)
+			w &= w - 1
 		}
-		f := bytes.Fields(b)
-		if len(f) < 2 {
+	}
+	return cpu
+}
+
+// CPUTimes returns how long CPU cpu has been busy (user, nice, system, irq
+// and softirq) and how much time the hypervisor has stolen from it, in
+// seconds, from /proc/stat. With the kernel's tick-based accounting a
+// process's CPU time includes the interrupts serviced while it ran, so busy
+// minus the server's CPU time is what everything else used.
+func CPUTimes(cpu int) (busy, steal float64, err error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	prefix := []byte(fmt.Sprintf("cpu%d ", cpu))
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if !bytes.HasPrefix(line, prefix) {
 			continue
 		}
-		if v, err := strconv.ParseUint(string(f[1]), 10, 64); err == nil {
-			ns += v
+		f := bytes.Fields(line[len(prefix):])
+		if len(f) < 8 {
+			break
 		}
+		var v [8]uint64
+		for i := range v {
+			if v[i], err = strconv.ParseUint(string(f[i]), 10, 64); err != nil {
+				return 0, 0, err
+			}
+		}
+		// user nice system idle iowait irq softirq steal
+		busy = float64(v[0]+v[1]+v[2]+v[5]+v[6]) / clockTicks
+		return busy, float64(v[7]) / clockTicks, nil
 	}
-	return float64(ns) / 1e9, nil
+	return 0, 0, fmt.Errorf("/proc/stat: no cpu%d", cpu)
 }
 
 // selfCPU is this process's user+system CPU seconds, at microsecond
