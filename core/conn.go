@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/gwsgo/gws/core/internal/bufpool"
-	"github.com/gwsgo/gws/core/internal/frame"
 	"github.com/gwsgo/gws/core/internal/utf8v"
 )
 
@@ -28,7 +27,7 @@ type Conn struct {
 	cancel      context.CancelFunc
 	nc          net.Conn
 	raw         syscall.RawConn       // nil when nc exposes no file descriptor
-	readyFn     func(fd uintptr) bool // c.tryRead, the read loop, bound once
+	readyFn     func(fd uintptr) bool // c.tryRead, bound once so waiting does not allocate
 	writeFn     func(fd uintptr) bool // c.tryWrite, likewise
 	server      bool
 	up          *Upgrader
@@ -39,14 +38,7 @@ type Conn struct {
 	// Read side, touched only by the goroutine running ReadLoop.
 	rbuf       *[]byte // borrowed while bytes are in flight, nil when idle
 	rpos, rend int
-	rstate     int          // stateHeader, or statePayload while rdst is being filled
-	rh         frame.Header // the frame being read
-	rdst       []byte       // where the rest of its payload goes
-	rmask      int          // the masking key position of rdst[0]
-	rctl       *[]byte      // a control frame's payload
-	rvalidate  bool         // check rdst's bytes as UTF-8
-	drained    bool         // the last read came up short: the socket was empty
-	loopErr    error        // why the raw read loop ended
+	rerr       error // error met by tryRead
 	msg        *[]byte
 	msgOp      Opcode
 	text       utf8v.Validator
@@ -89,10 +81,8 @@ func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 // LocalAddr returns the local network address.
 func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
 
-// NetConn returns the underlying connection, for its addresses, its type
-// and its TLS state. Reading or writing it corrupts the WebSocket stream,
-// and closing it from an event handler never returns (the handler runs
-// inside the connection's read): use Conn.Close.
+// NetConn returns the underlying connection. Reading or writing it directly
+// corrupts the WebSocket stream; it is there for deadlines and addresses.
 func (c *Conn) NetConn() net.Conn { return c.nc }
 
 // SubProtocol returns the subprotocol negotiated in the handshake, or "".
@@ -114,7 +104,7 @@ func (c *Conn) SetDeadline(d time.Duration) error {
 // reports OnClose with CloseAbnormal. Use WriteClose for an orderly close.
 func (c *Conn) Close() error {
 	c.closing.Store(true)
-	return c.closeNet()
+	return c.nc.Close()
 }
 
 func (c *Conn) takeBuffer(n int) {
@@ -124,19 +114,6 @@ func (c *Conn) takeBuffer(n int) {
 
 // Compressed reports whether permessage-deflate was negotiated.
 func (c *Conn) Compressed() bool { return c.deflate != nil }
-
-// releaseIfIdle gives the read buffer back when no frame is in flight.
-func (c *Conn) releaseIfIdle() {
-	if c.rpos == c.rend && c.rstate == stateHeader {
-		c.releaseBuffer()
-	}
-}
-
-// The states of the read side.
-const (
-	stateHeader  = iota // expecting a frame header
-	statePayload        // reading a frame's payload into rdst
-)
 
 func (c *Conn) releaseBuffer() {
 	if c.rbuf != nil {
@@ -154,7 +131,7 @@ func (c *Conn) fail(err *CloseError) bool {
 		return false
 	}
 	c.closing.Store(true)
-	c.closeNet()
+	c.nc.Close()
 	return true
 }
 

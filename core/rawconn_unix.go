@@ -8,60 +8,34 @@ import (
 	"syscall"
 )
 
-// tryRead is the callback of c.raw.Read, and the read loop: it handles
-// what is buffered, reads more into the read buffer (borrowed only now
-// that bytes are there) or straight into a large payload, and asks the
-// poller to wait when the socket is empty. After a read that came up short
-// the socket was empty, and any byte arriving since has been reported to
-// the poller, so it waits at once rather than trying a read that would
-// fail with EAGAIN. An idle connection gives its buffer back. The error
-// that ends the loop is left in c.loopErr.
+// tryRead is the callback of c.raw.Read. It reads whatever the socket has
+// into the read buffer, borrowing one only now that bytes are there; when
+// there are none it gives the buffer back and asks the poller to wait, so
+// an idle connection holds no buffer at all. A failed read is left in
+// c.rerr.
 func (c *Conn) tryRead(fd uintptr) bool {
+	if c.rbuf == nil {
+		c.takeBuffer(0)
+	}
 	for {
-		if err := c.advance(); err != errNeedMore {
-			c.loopErr = err
-			return true
-		}
-		if c.drained {
-			c.drained = false
-			c.releaseIfIdle()
-			return false
-		}
-		dst, direct := c.readTarget()
-		n, err := syscall.Read(int(fd), dst)
+		n, err := syscall.Read(int(fd), (*c.rbuf)[c.rend:])
 		switch {
 		case err == syscall.EINTR:
 			continue
 		case err == syscall.EAGAIN:
-			c.releaseIfIdle()
+			if c.rpos == c.rend {
+				c.releaseBuffer()
+			}
 			return false
 		case err != nil:
-			c.loopErr = os.NewSyscallError("read", err)
-			return true
+			c.rerr = os.NewSyscallError("read", err)
 		case n == 0:
-			c.loopErr = io.EOF
-			return true
+			c.rerr = io.EOF
+		default:
+			c.rend += n
 		}
-		c.drained = n < len(dst)
-		if err := c.received(n, direct); err != nil {
-			c.loopErr = err
-			return true
-		}
+		return true
 	}
-}
-
-// closeNet stops the connection's I/O without waiting for the read loop.
-// net.Conn.Close waits until no goroutine is inside the descriptor's
-// RawRead, and the read loop (with the event handlers it calls) runs there:
-// closing from a handler would wait for itself. shutdown(2) instead ends
-// both directions at once and wakes the loop, which closes the socket
-// once it is out.
-func (c *Conn) closeNet() error {
-	if c.raw == nil {
-		return c.nc.Close()
-	}
-	c.raw.Control(func(fd uintptr) { syscall.Shutdown(int(fd), syscall.SHUT_RDWR) })
-	return nil
 }
 
 // tryWrite is the callback of c.raw.Write: one non-blocking attempt to

@@ -154,7 +154,7 @@ func (c *Conn) writeFailed(err error) error {
 		c.werr = err
 	}
 	c.closing.Store(true)
-	c.closeNet()
+	c.nc.Close()
 	return err
 }
 
