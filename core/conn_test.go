@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -320,5 +321,23 @@ func TestStorageAndContextFromHandshake(t *testing.T) {
 	h.waitClosed(t)
 	if conn.Context.Err() == nil {
 		t.Fatal("Context not cancelled after the connection ended")
+	}
+}
+
+// TestLastMessageThenFIN sends a message and closes in one go, so the data
+// and the FIN can arrive together: the message must be handled and the
+// end of the connection noticed, not waited on.
+func TestLastMessageThenFIN(t *testing.T) {
+	for range 20 {
+		rec := newRecorder()
+		addr := serve(t, &Upgrader{}, rec)
+		c := connect(t, addr)
+		c.nc.Write(encode(0x80|frame.OpBinary, []byte("last words")))
+		c.nc.(*net.TCPConn).CloseWrite()
+		rec.waitClosed(t)
+		if got := rec.log(); !slices.Contains(got, "message 2 10") {
+			t.Fatalf("events %q", got)
+		}
+		c.nc.Close()
 	}
 }

@@ -2,8 +2,10 @@ package gws
 
 import (
 	"bytes"
+	"cmp"
 	"compress/flate"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -71,6 +73,50 @@ func windowBits(v string) (int, bool) {
 	return n, n >= 8 && n <= 15
 }
 
+// pmdParams are the parameters of one permessage-deflate offer or answer
+// as written (RFC 7692 §7.1); window sizes are 0 when absent.
+type pmdParams struct {
+	serverNoContext, clientNoContext bool
+	serverBits, clientBits           int
+	clientBitsBare                   bool // client_max_window_bits without a value
+}
+
+// errPMDParam reports an unknown, repeated or malformed parameter.
+var errPMDParam = errors.New("gws: bad permessage-deflate parameter")
+
+// parsePMD reads the parameters of one permessage-deflate element.
+func parsePMD(params []extensionParam) (pmdParams, error) {
+	var p pmdParams
+	seen := make(map[string]bool, len(params))
+	for _, prm := range params {
+		if seen[prm.name] {
+			return p, fmt.Errorf("%w: parameter %s repeated", errPMDParam, prm.name)
+		}
+		seen[prm.name] = true
+		ok := true
+		switch prm.name {
+		case "server_no_context_takeover":
+			ok = !prm.hasValue
+			p.serverNoContext = true
+		case "client_no_context_takeover":
+			ok = !prm.hasValue
+			p.clientNoContext = true
+		case "server_max_window_bits":
+			p.serverBits, ok = windowBits(prm.value)
+		case "client_max_window_bits":
+			if p.clientBitsBare = !prm.hasValue; prm.hasValue {
+				p.clientBits, ok = windowBits(prm.value)
+			}
+		default:
+			ok = false
+		}
+		if !ok {
+			return p, fmt.Errorf("%w: parameter %q not valid", errPMDParam, prm.name+"="+prm.value)
+		}
+	}
+	return p, nil
+}
+
 // negotiateDeflate picks the first permessage-deflate offer gws can accept
 // and returns the agreement and the response value. An offer with an
 // unknown, repeated or out-of-range parameter is declined, never an error
@@ -80,43 +126,15 @@ func negotiateDeflate(h http.Header, o *ServerOptions) (deflateParams, string, b
 		if offer[0].name != extensionName || offer[0].hasValue {
 			continue
 		}
-		p := deflateParams{
-			ownNoContext:  !o.ServerContextTakeover,
-			peerNoContext: !o.ClientContextTakeover,
-			ownWindowBits: 15,
-			peerWindow:    15,
-		}
-		seen := map[string]bool{}
-		clientWindowOffered, ok := false, true
-		for _, prm := range offer[1:] {
-			if seen[prm.name] {
-				ok = false
-				break
-			}
-			seen[prm.name] = true
-			switch prm.name {
-			case "server_no_context_takeover":
-				ok = !prm.hasValue
-				p.ownNoContext = true
-			case "client_no_context_takeover":
-				ok = !prm.hasValue
-				p.peerNoContext = true
-			case "server_max_window_bits":
-				p.ownWindowBits, ok = windowBits(prm.value)
-			case "client_max_window_bits":
-				clientWindowOffered = true
-				if prm.hasValue {
-					p.peerWindow, ok = windowBits(prm.value)
-				}
-			default:
-				ok = false
-			}
-			if !ok {
-				break
-			}
-		}
-		if !ok {
+		pp, err := parsePMD(offer[1:])
+		if err != nil {
 			continue
+		}
+		p := deflateParams{
+			ownNoContext:  pp.serverNoContext || !o.ServerContextTakeover,
+			peerNoContext: pp.clientNoContext || !o.ClientContextTakeover,
+			ownWindowBits: cmp.Or(pp.serverBits, 15),
+			peerWindow:    cmp.Or(pp.clientBits, 15),
 		}
 		answer := extensionName
 		if p.ownNoContext {
@@ -125,10 +143,11 @@ func negotiateDeflate(h http.Header, o *ServerOptions) (deflateParams, string, b
 		if p.peerNoContext {
 			answer += "; client_no_context_takeover"
 		}
-		if seen["server_max_window_bits"] {
+		if pp.serverBits != 0 {
 			answer += "; server_max_window_bits=" + strconv.Itoa(p.ownWindowBits)
 		}
-		if clientWindowOffered && p.peerWindow < 15 {
+		if pp.clientBits != 0 && pp.clientBits < 15 {
+			// Only ever answered when offered (RFC 7692 §7.1.2.2).
 			answer += "; client_max_window_bits=" + strconv.Itoa(p.peerWindow)
 		}
 		return p, answer, true

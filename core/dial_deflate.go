@@ -1,6 +1,7 @@
 package gws
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 )
@@ -39,35 +40,18 @@ func acceptDeflate(h http.Header, o *ClientOptions) (*deflateParams, error) {
 		if agreed != nil {
 			return nil, fmt.Errorf("server agreed to %s twice", extensionName)
 		}
-		p := deflateParams{
-			ownNoContext:  !o.ClientContextTakeover,
-			ownWindowBits: 15,
-			peerWindow:    15,
+		pp, err := parsePMD(ext[1:])
+		if err == nil && pp.clientBitsBare {
+			err = fmt.Errorf("%w: parameter client_max_window_bits not valid in a response without a value", errPMDParam)
 		}
-		seen := map[string]bool{}
-		for _, prm := range ext[1:] {
-			if seen[prm.name] {
-				return nil, fmt.Errorf("%s parameter %s repeated", extensionName, prm.name)
-			}
-			seen[prm.name] = true
-			ok := true
-			switch prm.name {
-			case "server_no_context_takeover":
-				ok = !prm.hasValue
-				p.peerNoContext = true
-			case "client_no_context_takeover":
-				ok = !prm.hasValue
-				p.ownNoContext = true
-			case "server_max_window_bits":
-				p.peerWindow, ok = windowBits(prm.value)
-			case "client_max_window_bits":
-				p.ownWindowBits, ok = windowBits(prm.value)
-			default:
-				ok = false
-			}
-			if !ok {
-				return nil, fmt.Errorf("%s parameter %q not valid in a response", extensionName, prm.name+"="+prm.value)
-			}
+		if err != nil {
+			return nil, fmt.Errorf("server's %s response: %w", extensionName, err)
+		}
+		p := deflateParams{
+			ownNoContext:  pp.clientNoContext || !o.ClientContextTakeover,
+			peerNoContext: pp.serverNoContext,
+			ownWindowBits: cmp.Or(pp.clientBits, 15),
+			peerWindow:    cmp.Or(pp.serverBits, 15),
 		}
 		if o.ServerNoContextTakeover && !p.peerNoContext {
 			return nil, fmt.Errorf("server refused server_no_context_takeover")
