@@ -39,19 +39,20 @@ func NewBroadcaster(op Opcode, payload []byte) *Broadcaster {
 }
 
 // Broadcast queues the message on c's write queue and returns at once, as
-// WriteAsync does; the connection's SlowConsumer policy applies.
+// WriteAsync does; the connection's SlowConsumer policy applies. It
+// returns ErrWriteQueueFull when the policy dropped the message and
+// ErrConnClosed when the connection has ended; a write that fails later is
+// reported by the connection's OnError.
 func (b *Broadcaster) Broadcast(c *Conn) error {
 	if !c.server {
-		c.WriteAsync(b.op, b.payload, nil)
-		return nil
+		return c.queueMessage(b.op, b.payload, nil)
 	}
 	kind := 0
 	if c.compresses(b.op, b.payload) && !c.ownContext(b.op, b.payload) {
 		kind = c.deflate.level(c.opts) + 3
 	}
 	b.refs.Add(1)
-	c.enqueue(outFrame{b: b.frame(kind), bc: b})
-	return nil
+	return c.enqueue(outFrame{b: b.frame(kind), bc: b})
 }
 
 // frame returns the encoded frame of a kind, encoding it on first use.

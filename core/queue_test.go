@@ -503,3 +503,21 @@ type countingCloses struct {
 }
 
 func (h *countingCloses) OnClose(*Conn, Code, []byte) { h.closes.Add(1) }
+
+func TestBroadcastToEndedConnection(t *testing.T) {
+	h := serverSide{newRecorder(), make(chan *Conn, 1)}
+	addr := serve(t, &Upgrader{}, h)
+	c := connect(t, addr)
+	conn := <-h.conns
+	b := NewBroadcaster(OpcodeText, []byte("hello"))
+	defer b.Close()
+	if err := b.Broadcast(conn); err != nil {
+		t.Fatalf("Broadcast to a live connection: %v", err)
+	}
+	c.expect(frame.OpText, []byte("hello"))
+	c.nc.Close()
+	h.waitClosed(t)
+	if err := b.Broadcast(conn); !errors.Is(err, ErrConnClosed) {
+		t.Fatalf("Broadcast to an ended connection: %v, want ErrConnClosed", err)
+	}
+}

@@ -65,16 +65,20 @@ func (f *outFrame) release(err error) {
 // queue is full (ServerOptions.WriteQueueMessages, WriteQueueBytes) the
 // SlowConsumer policy decides what happens.
 func (c *Conn) WriteAsync(op Opcode, payload []byte, callback func(error)) {
+	c.queueMessage(op, payload, callback)
+}
+
+// queueMessage is WriteAsync, returning enqueue's verdict.
+func (c *Conn) queueMessage(op Opcode, payload []byte, callback func(error)) error {
 	if c.ownContext(op, payload) {
 		// Compressing with the connection's history must happen at write
 		// time, in wire order: queue a copy of the payload.
 		buf := bufpool.Get(len(payload))
 		copy(*buf, payload)
-		c.enqueue(outFrame{op: op, ctx: buf, callback: callback})
-		return
+		return c.enqueue(outFrame{op: op, ctx: buf, callback: callback})
 	}
 	buf, start := c.encode(op, payload)
-	c.enqueue(outFrame{b: (*buf)[start:], buf: buf, isClose: op == OpcodeClose, callback: callback})
+	return c.enqueue(outFrame{b: (*buf)[start:], buf: buf, isClose: op == OpcodeClose, callback: callback})
 }
 
 // closeAsync queues a close frame, past any queue limit, and arms the
@@ -93,8 +97,9 @@ func (c *Conn) closeAsync(code Code, reason []byte) {
 }
 
 // enqueue adds f to the queue, applying the slow-consumer policy when the
-// queue is full.
-func (c *Conn) enqueue(f outFrame) {
+// queue is full. It returns what f's callback is told when f never goes
+// out: ErrWriteQueueFull or ErrConnClosed, and nil once f is queued.
+func (c *Conn) enqueue(f outFrame) error {
 	q := &c.wq
 	q.mu.Lock()
 	var timer *time.Timer
@@ -107,7 +112,7 @@ func (c *Conn) enqueue(f outFrame) {
 				c.up.slowShut.Add(1)
 			}
 			f.release(ErrWriteQueueFull)
-			return
+			return ErrWriteQueueFull
 		case SlowBlock:
 			if timer == nil {
 				timer = time.NewTimer(c.opts.SlowBlockTimeout)
@@ -129,9 +134,9 @@ func (c *Conn) enqueue(f outFrame) {
 		}
 		c.up.dropped.Add(1)
 		f.release(ErrWriteQueueFull)
-		return
+		return ErrWriteQueueFull
 	}
-	c.push(f)
+	return c.push(f)
 }
 
 // full reports whether a frame of n bytes does not fit; a queue that is
@@ -141,20 +146,20 @@ func (q *writeQueue) full(n int, o *ServerOptions) bool {
 }
 
 // push appends f and starts a drainer if none runs; it is called with
-// c.wq.mu held and unlocks it.
-func (c *Conn) push(f outFrame) {
+// c.wq.mu held and unlocks it. It fails only when the connection has ended.
+func (c *Conn) push(f outFrame) error {
 	q := &c.wq
 	if q.ended {
 		q.mu.Unlock()
 		f.release(ErrConnClosed)
-		return
+		return ErrConnClosed
 	}
 	if len(q.items) == 0 && !q.running && c.raw != nil && f.ctx == nil && c.wmu.TryLock() {
 		q.running = true
 		q.drained.Add(1)
 		q.mu.Unlock()
 		c.writeNow(f)
-		return
+		return nil
 	}
 	if q.items == nil {
 		q.items, q.spare = q.spare, nil
@@ -170,6 +175,7 @@ func (c *Conn) push(f outFrame) {
 	if start {
 		go c.drain()
 	}
+	return nil
 }
 
 // writeNow writes f from the calling goroutine if the socket takes it
