@@ -15,9 +15,9 @@ import (
 )
 
 // BenchmarkBroadcast measures one broadcast of a 1 KiB text message to n
-// connections: encoding, queueing on every connection and writing it to
-// every socket, until the shared frame is released; allocs/op should not
-// grow with n.
+// connections kept in a Sessions registry: encoding, queueing on every
+// connection and writing it to every socket, until the shared frame is
+// released; allocs/op should not grow with n.
 //
 // "loopback" uses real TCP connections whose client sides drain their
 // sockets on goroutines of their own. A process here may hold 20,000
@@ -67,11 +67,16 @@ func BenchmarkBroadcast(b *testing.B) {
 }
 
 func benchmarkBroadcast(b *testing.B, conns []*Conn, payload []byte) {
+	var room Sessions[int]
+	for i, c := range conns {
+		room.Store(i, c)
+	}
 	broadcast := func() {
 		bc := NewBroadcaster(OpcodeText, payload)
-		for _, c := range conns {
+		room.Range(func(_ int, c *Conn) bool {
 			bc.Broadcast(c)
-		}
+			return true
+		})
 		bc.Close()
 		for bc.refs.Load() > 0 {
 			runtime.Gosched()

@@ -7,8 +7,14 @@ import "sync"
 // when it ends, before its OnClose is called, so nothing needs a goroutine
 // to watch Context. The zero value is ready to use.
 type Sessions[K comparable] struct {
-	mu sync.RWMutex
-	m  map[K]*Conn
+	mu        sync.RWMutex
+	m         map[K]*Conn
+	snapshots sync.Pool // *[]entry[K], reused by Range so that a broadcast does not allocate per receiver
+}
+
+type entry[K comparable] struct {
+	key K
+	c   *Conn
 }
 
 // Store registers c under key and returns the connection it replaced, if
@@ -61,19 +67,23 @@ func (s *Sessions[K]) Len() int {
 
 // Range calls f for every key and connection until f returns false. It
 // works on a snapshot, so f may write to the connections or change the
-// registry.
+// registry; the snapshot's memory is reused by later calls.
 func (s *Sessions[K]) Range(f func(key K, c *Conn) bool) {
+	snap, _ := s.snapshots.Get().(*[]entry[K])
+	if snap == nil {
+		snap = new([]entry[K])
+	}
 	s.mu.RLock()
-	keys := make([]K, 0, len(s.m))
-	conns := make([]*Conn, 0, len(s.m))
 	for k, c := range s.m {
-		keys = append(keys, k)
-		conns = append(conns, c)
+		*snap = append(*snap, entry[K]{k, c})
 	}
 	s.mu.RUnlock()
-	for i := range keys {
-		if !f(keys[i], conns[i]) {
-			return
+	for _, e := range *snap {
+		if !f(e.key, e.c) {
+			break
 		}
 	}
+	clear(*snap)
+	*snap = (*snap)[:0]
+	s.snapshots.Put(snap)
 }
