@@ -19,12 +19,14 @@ const (
 	panelGap   = 16
 )
 
-// barColor makes ours and the reference rival stand out, and the TCP floor
-// recede.
+// barColor makes ours (on net/http, and lighter on Fiber) and the
+// reference rival stand out, and the TCP floor recede.
 func barColor(lib string) string {
 	switch lib {
 	case "gws":
 		return "#1f6fb5"
+	case "gws-fiber":
+		return "#7fb0dc"
 	case "lxzan":
 		return "#e07b24"
 	case "tcp":
@@ -73,7 +75,7 @@ func (r *results) svg() []byte {
 					if sc.Mode == loadgen.ModeBroadcast {
 						per /= float64(sc.Conns)
 					}
-					label = fmt.Sprintf("%s %s · %s per server CPU-s", count(v), sc.unit(), count(per))
+					label = fmt.Sprintf("%s %s · %s per server CPU-s", small(v), sc.unit(), small(per))
 				}
 				fmt.Fprintf(&body, `<rect x="%d" y="%d" width="%d" height="%d" fill="%s"/><text x="%d" y="%d">%s</text>`+"\n",
 					labelWidth, y, max(w, 1), barHeight, barColor(lib), labelWidth+w+6, y+12, label)

@@ -39,6 +39,7 @@ func main() {
 	dur := flag.Duration("duration", 0, "measured window per run (default 3s, or 0.8s with -quick)")
 	out := flag.String("out", "", "directory for results.md, chart.svg and results.json (default bench/results)")
 	chart := flag.String("chart", "", "also write the chart to this file (BENCHMARKS.md shows docs/bench-chart.svg)")
+	render := flag.String("render", "", "run nothing: print the tables and write results.md and the chart again from this results.json")
 	serverCPU := flag.Int("server-cpu", 0, "CPU the servers are pinned to")
 	loadCPU := flag.Int("load-cpu", 1, "CPU the load generator is pinned to")
 	noPin := flag.Bool("no-pin", false, "do not pin processes to CPUs")
@@ -72,6 +73,12 @@ func main() {
 		}
 	}
 
+	if *render != "" {
+		if err := rerender(*render, *out, *chart); err != nil {
+			fatal(err)
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, runConfig{libs: libs, scenarios: scs, timing: t, out: *out, chart: *chart, quick: *quick,
@@ -169,29 +176,55 @@ func run(ctx context.Context, rc runConfig) error {
 	}
 	elapsed := time.Since(began)
 
-	md := res.markdown(header(rc, p, elapsed))
+	head := header(rc, p, elapsed)
+	if err := write(res, head, rc.out, rc.chart, true); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "(%s in all)\n", elapsed.Round(time.Second))
+	return nil
+}
+
+// write prints the tables and writes results.md, chart.svg and, for a
+// fresh run, results.json to out, and the chart to chart if it is set.
+func write(res *results, head, out, chart string, raw bool) error {
+	md := res.markdown(head)
 	fmt.Print(md)
-	if err := os.MkdirAll(rc.out, 0o755); err != nil {
+	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
 	files := map[string][]byte{
-		"results.md":   []byte(md),
-		"chart.svg":    res.svg(),
-		"results.json": res.json(),
+		"results.md": []byte(md),
+		"chart.svg":  res.svg(),
+	}
+	if raw {
+		files["results.json"] = res.json(head)
 	}
 	for name, b := range files {
-		if err := os.WriteFile(filepath.Join(rc.out, name), b, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(out, name), b, 0o644); err != nil {
 			return err
 		}
+		fmt.Fprintf(os.Stderr, "wrote %s\n", filepath.Join(out, name))
 	}
-	fmt.Fprintf(os.Stderr, "wrote results.md, chart.svg and results.json to %s (%s)\n", rc.out, elapsed.Round(time.Second))
-	if rc.chart != "" {
-		if err := os.WriteFile(rc.chart, files["chart.svg"], 0o644); err != nil {
+	if chart != "" {
+		if err := os.WriteFile(chart, files["chart.svg"], 0o644); err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "wrote the chart to %s\n", rc.chart)
+		fmt.Fprintf(os.Stderr, "wrote %s\n", chart)
 	}
 	return nil
+}
+
+// rerender prints a saved run's tables again, with the code's current
+// formatting, without running anything.
+func rerender(path, out, chart string) error {
+	res, head, err := load(path)
+	if err != nil {
+		return err
+	}
+	if out == "" {
+		out = filepath.Dir(path)
+	}
+	return write(res, head, out, chart, false)
 }
 
 // runOne starts a fresh server (so that no run inherits another's heap or

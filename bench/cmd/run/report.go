@@ -231,7 +231,7 @@ func (r *results) markdown(head string) string {
 				// Ops are messages delivered, Conns per broadcast.
 				n := float64(sc.Conns)
 				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.2f | %.0f%% | %s |\n", name,
-					count(st.rate/n), count(st.rate), perOp(st.perCPU/n), count(st.perCPU/n), st.cpu, st.loadPct, rates(st))
+					small(st.rate/n), count(st.rate), perOp(st.perCPU/n), small(st.perCPU/n), st.cpu, st.loadPct, rates(st))
 			default:
 				extra := rssCell(sc, st)
 				if sc.Compress {
@@ -351,7 +351,7 @@ func (r *results) checks() string {
 		if sc.Mode == loadgen.ModeBroadcast {
 			per = float64(sc.Conns) // broadcasts, not messages delivered
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s, %s | %.2f× | %.2f× | %s |\n", sc.Name, count(floor.perCPU/per), title(best), count(bestPer/per),
+		fmt.Fprintf(&b, "| %s | %s | %s, %s | %.2f× | %.2f× | %s |\n", sc.Name, small(floor.perCPU/per), title(best), small(bestPer/per),
 			floor.perCPU/bestPer, floor.rate/bestRate, strings.Join(bound, ", "))
 	}
 	return b.String()
@@ -365,12 +365,44 @@ func ratio(v float64, ref map[string]stats, lib string, f func(stats) float64) s
 	return fmt.Sprintf("%.2f×", v/f(st))
 }
 
-func (r *results) json() []byte {
-	b, _ := json.MarshalIndent(struct {
-		Scenarios []scenario                     `json:"scenarios"`
-		Samples   map[string]map[string][]sample `json:"samples"`
-	}{r.scenarios, r.samples}, "", "  ")
+// saved is results.json: every run's raw figures, with what -render needs
+// to print the same tables again.
+type saved struct {
+	Header    string                         `json:"header"`
+	Libs      []string                       `json:"libs"`
+	Scenarios []scenario                     `json:"scenarios"`
+	Samples   map[string]map[string][]sample `json:"samples"`
+}
+
+func (r *results) json(head string) []byte {
+	b, _ := json.MarshalIndent(saved{head, r.libs, r.scenarios, r.samples}, "", "  ")
 	return append(b, '\n')
+}
+
+// load reads a results.json back, for -render.
+func load(path string) (*results, string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", err
+	}
+	var sv saved
+	if err := json.Unmarshal(b, &sv); err != nil {
+		return nil, "", fmt.Errorf("%s: %w", path, err)
+	}
+	r := newResults(sv.Libs, sv.Scenarios)
+	for sc, byLib := range sv.Samples {
+		r.samples[sc] = byLib
+	}
+	return r, sv.Header, nil
+}
+
+// small formats a rate that may be below 100 (broadcasts to 10,000
+// connections) with a decimal, so that libraries still differ in print.
+func small(v float64) string {
+	if v < 100 {
+		return fmt.Sprintf("%.1f", v)
+	}
+	return count(v)
 }
 
 // count formats a rate with thousands separators.
