@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gwsgo/gws/core/internal/bufpool"
+	"github.com/gwsgo/gws/core/internal/frame"
 	"github.com/gwsgo/gws/core/internal/utf8v"
 )
 
@@ -57,6 +58,7 @@ type Conn struct {
 
 	wdeadline atomic.Int64 // the write deadline set last, in Unix nanoseconds; 0 when unknown
 
+	whdr      [frame.MaxHeaderSize]byte // the header writeLarge sends; guarded by wmu
 	wmu       sync.Mutex
 	closeSent bool  // a close frame went out (or the connection ended): no more frames
 	werr      error // the write error that ended the connection

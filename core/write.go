@@ -43,6 +43,11 @@ func (c *Conn) writeFrame(op Opcode, p []byte) error {
 		defer c.wmu.Unlock()
 		return c.writeWithContext(op, p)
 	}
+	if len(p) >= largeFrame && c.server && !c.compresses(op, p) {
+		c.wmu.Lock()
+		defer c.wmu.Unlock()
+		return c.writeLarge(op, p)
+	}
 	buf, start := c.encode(op, p)
 	err := c.writeRaw((*buf)[start:], op == OpcodeClose)
 	bufpool.Put(buf)
@@ -85,6 +90,30 @@ func (c *Conn) encode(op Opcode, p []byte) (buf *[]byte, start int) {
 		frame.Mask(b[hs:], h.Key, 0)
 	}
 	return buf, 0
+}
+
+// largeFrame is the payload size from which a server frame goes out as
+// header and payload in one writev instead of being copied behind its
+// header: from here the copy costs more than the extra iovec.
+const largeFrame = 8 << 10
+
+// writeLarge writes an unmasked frame without copying its payload; c.wmu
+// is held, which also guards the header array and the vector.
+func (c *Conn) writeLarge(op Opcode, p []byte) error {
+	if c.closeSent {
+		return ErrConnClosed
+	}
+	n := frame.Encode(c.whdr[:], frame.Header{Fin: true, Opcode: byte(op), Length: int64(len(p))})
+	q := &c.wq
+	q.vec = append(q.vec[:0], c.whdr[:n], p)
+	q.out = q.vec
+	c.setWriteDeadline()
+	_, err := q.out.WriteTo(c.nc)
+	clear(q.vec)
+	if err != nil {
+		return c.writeFailed(err)
+	}
+	return nil
 }
 
 // writeWithContext compresses p with the connection's own writer and
