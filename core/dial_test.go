@@ -108,18 +108,26 @@ func run(t testing.TB, c *Conn) {
 
 func wsURL(addr, path string) string { return "ws://" + addr + path }
 
-func TestDialEcho(t *testing.T) {
-	rec := newRecorder()
-	addr := serve(t, &Upgrader{}, rec)
+// dialRun dials target with a clientLog and runs the connection until the test
+// ends: a failed dial leaves nothing for the rest of a test to check.
+func dialRun(t testing.TB, target string, opts *ClientOptions) (*Conn, *http.Response, *clientLog) {
+	t.Helper()
 	log := newClientLog()
-	c, resp, err := Dial(context.Background(), wsURL(addr, "/ws?name=bob"), log, nil)
+	c, resp, err := Dial(context.Background(), target, log, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	run(t, c)
+	return c, resp, log
+}
+
+func TestDialEcho(t *testing.T) {
+	rec := newRecorder()
+	addr := serve(t, &Upgrader{}, rec)
+	c, resp, log := dialRun(t, wsURL(addr, "/ws?name=bob"), nil)
 	if resp.StatusCode != http.StatusSwitchingProtocols || c.SubProtocol() != "" {
 		t.Fatalf("status %d, subprotocol %q", resp.StatusCode, c.SubProtocol())
 	}
-	run(t, c)
 	log.expect(t, "open")
 	for _, n := range []int{0, 1, 125, 126, 65535, 65536, 200000} {
 		p := strings.Repeat("x", n)
@@ -161,12 +169,7 @@ func TestDialServerCloses(t *testing.T) {
 		}
 		s.expectEOF()
 	})
-	log := newClientLog()
-	c, _, err := Dial(context.Background(), wsURL(addr, "/"), log, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, c)
+	_, _, log := dialRun(t, wsURL(addr, "/"), nil)
 	log.expect(t, "open", "ping ping?", "close 1001")
 	if log.reason != "restart" {
 		t.Fatalf("reason %q", log.reason)
@@ -194,12 +197,7 @@ func TestDialMasksEveryFrame(t *testing.T) {
 		s.send(0x80|frame.OpClose, nil)
 		s.read()
 	})
-	log := newClientLog()
-	c, _, err := Dial(context.Background(), wsURL(addr, "/"), log, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, c)
+	c, _, log := dialRun(t, wsURL(addr, "/"), nil)
 	for i := range frames {
 		op := OpcodeText
 		if i%2 == 1 {
@@ -232,12 +230,7 @@ func TestDialRejectsMaskedServerFrame(t *testing.T) {
 		}
 		s.expectEOF()
 	})
-	log := newClientLog()
-	c, _, err := Dial(context.Background(), wsURL(addr, "/"), log, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, c)
+	_, _, log := dialRun(t, wsURL(addr, "/"), nil)
 	log.expect(t, "open", "error", "close 1002")
 	if len(log.errs) != 1 || !errors.Is(log.errs[0], ErrProtocol) || !strings.Contains(log.errs[0].Error(), "masked") {
 		t.Fatalf("errors %v, want one wrapping ErrProtocol about masking", log.errs)
@@ -257,12 +250,7 @@ func TestDialBufferedFrames(t *testing.T) {
 		s.read()
 		s.expectEOF()
 	})
-	log := newClientLog()
-	c, _, err := Dial(context.Background(), wsURL(addr, "/"), log, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, c)
+	_, _, log := dialRun(t, wsURL(addr, "/"), nil)
 	log.expect(t, "open", "message 1 early", "message 2 bird", "close 1000")
 }
 
@@ -498,12 +486,7 @@ func TestDialNetDial(t *testing.T) {
 		var d net.Dialer
 		return d.DialContext(ctx, "tcp", addr)
 	}}
-	log := newClientLog()
-	c, _, err := Dial(context.Background(), "ws://service.internal/ws", log, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, c)
+	c, _, log := dialRun(t, "ws://service.internal/ws", opts)
 	if dialed != "tcp service.internal:80" {
 		t.Fatalf("NetDial called with %q", dialed)
 	}
@@ -560,12 +543,7 @@ func TestDialTLS(t *testing.T) {
 	rec := newRecorder()
 	srv, cfg := tlsServer(t, rec)
 	wss := "wss" + strings.TrimPrefix(srv.URL, "https") + "/secure"
-	log := newClientLog()
-	c, _, err := Dial(context.Background(), wss, log, &ClientOptions{TLSConfig: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, c)
+	c, _, log := dialRun(t, wss, &ClientOptions{TLSConfig: cfg})
 	if _, ok := c.NetConn().(*tls.Conn); !ok {
 		t.Fatalf("connection is a %T, not TLS", c.NetConn())
 	}
@@ -575,7 +553,7 @@ func TestDialTLS(t *testing.T) {
 	log.waitClosed(t)
 	rec.waitClosed(t)
 
-	_, _, err = Dial(context.Background(), wss, newClientLog(), nil)
+	_, _, err := Dial(context.Background(), wss, newClientLog(), nil)
 	var uerr x509.UnknownAuthorityError
 	if !errors.As(err, &uerr) {
 		t.Fatalf("untrusted certificate: err %v", err)
@@ -683,12 +661,7 @@ func TestDialProxy(t *testing.T) {
 				},
 				ProxyConnectHeader: http.Header{"X-Proxy-Test": {"yes"}},
 			}
-			log := newClientLog()
-			c, _, err := Dial(context.Background(), tc.target, log, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			run(t, c)
+			c, _, log := dialRun(t, tc.target, opts)
 			c.WriteString("tunnelled")
 			log.expect(t, "open", "message 1 tunnelled")
 			c.WriteClose(CloseNormal, nil)
@@ -708,7 +681,7 @@ func TestDialProxy(t *testing.T) {
 
 			// Wrong credentials: the proxy's refusal is reported.
 			opts.Proxy = http.ProxyURL(p.url(url.UserPassword("ada", "wrong")))
-			_, _, err = Dial(context.Background(), tc.target, newClientLog(), opts)
+			_, _, err := Dial(context.Background(), tc.target, newClientLog(), opts)
 			if !errors.Is(err, ErrProxy) || !strings.Contains(err.Error(), "407") || strings.Contains(err.Error(), "wrong") {
 				t.Errorf("refused CONNECT: err %v, want ErrProxy with 407 and no password", err)
 			}
@@ -870,12 +843,7 @@ func TestDialCompressed(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := newRecorder()
 			addr := serve(t, &Upgrader{ServerOptions: &tc.server}, rec)
-			log := newClientLog()
-			c, resp, err := Dial(context.Background(), wsURL(addr, "/"), log, &tc.client)
-			if err != nil {
-				t.Fatal(err)
-			}
-			run(t, c)
+			c, resp, log := dialRun(t, wsURL(addr, "/"), &tc.client)
 			if c.Compressed() != tc.server.CompressEnabled {
 				t.Fatalf("Compressed() %v; response extensions %q", c.Compressed(), resp.Header.Get("Sec-WebSocket-Extensions"))
 			}
@@ -937,12 +905,7 @@ func TestDialDeflateSmallWindows(t *testing.T) {
 		s.read()
 		s.expectEOF()
 	})
-	log := newClientLog()
-	c, _, err := Dial(context.Background(), wsURL(addr, "/"), log, &ClientOptions{CompressEnabled: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, c)
+	c, _, log := dialRun(t, wsURL(addr, "/"), &ClientOptions{CompressEnabled: true})
 	log.expect(t, "open", "message 1 "+text, "message 1 "+text)
 	c.WriteString(strings.Repeat("a", 2000))
 	log.expect(t, "close 1005")
@@ -1037,12 +1000,7 @@ func TestDialProxyFromEnvironment(t *testing.T) {
 	for _, k := range []string{"NO_PROXY", "no_proxy", "REQUEST_METHOD"} {
 		t.Setenv(k, "")
 	}
-	log := newClientLog()
-	c, _, err := Dial(context.Background(), "ws://gws.example/ws", log, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, c)
+	c, _, log := dialRun(t, "ws://gws.example/ws", nil)
 	c.WriteString("via the environment's proxy")
 	log.expect(t, "open", "message 1 via the environment's proxy")
 	c.WriteClose(CloseNormal, nil)

@@ -5,6 +5,7 @@ package servers
 import (
 	"net"
 
+	fastws "github.com/fasthttp/websocket"
 	"github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
 	gwsfiber "github.com/gwsgo/gws/adapters/fiber"
@@ -34,13 +35,13 @@ func serveGwsFiber(ln net.Listener, o Options) error {
 // middleware: fasthttp/websocket underneath, so the echo and broadcast are
 // fasthttp/websocket's.
 func serveFiber(ln net.Listener, o Options) error {
-	var conns hub[*fasthttpConn]
+	var conns hub[*writeLocked[*fastws.Conn]]
 	app := newFiberApp()
 	app.Get("/", websocket.New(func(c *websocket.Conn) {
 		if o.Broadcast {
-			fasthttpBroadcast(&conns, c.Conn)
+			broadcastPrepared(&conns, c.Conn, fastws.NewPreparedMessage)
 		} else {
-			fasthttpEcho(c.Conn)
+			echoMessages(c.Conn)
 		}
 	}, websocket.Config{EnableCompression: o.Compress}))
 	return app.Listener(ln)

@@ -54,28 +54,10 @@ func serveGobwas(ln net.Listener, o Options) error {
 func gobwasEcho(conn net.Conn, rd io.Reader) {
 	hbuf := make([]byte, 2, ws.MaxHeaderSize-2)
 	for {
-		h, err := ws.ReadHeaderBuffer(rd, hbuf)
+		h, bp, b, err := gobwasReadFrame(rd, hbuf)
 		if err != nil {
 			return
 		}
-		mask, masked := h.Mask, h.Masked
-		h.Masked = false
-		hs := ws.HeaderSize(h)
-		n := int(h.Length)
-		bp := getBuf(hs + n)
-		b := (*bp)[:hs+n]
-		if _, err := io.ReadFull(rd, b[hs:]); err != nil {
-			putBuf(bp)
-			return
-		}
-		if masked {
-			ws.Cipher(b[hs:], mask, 0)
-		}
-		if h.OpCode == ws.OpPing {
-			h.OpCode = ws.OpPong
-		}
-		sw := sliceWriter{b: b[:0]}
-		_ = ws.WriteHeader(&sw, h)
 		_, err = conn.Write(b)
 		putBuf(bp)
 		if err != nil || h.OpCode == ws.OpClose {
@@ -96,28 +78,10 @@ func gobwasBroadcast(conns *hub[*lockedConn], conn net.Conn, rd io.Reader) {
 	}
 	hbuf := make([]byte, 2, ws.MaxHeaderSize-2)
 	for {
-		h, err := ws.ReadHeaderBuffer(rd, hbuf)
+		h, bp, b, err := gobwasReadFrame(rd, hbuf)
 		if err != nil {
 			return
 		}
-		mask, masked := h.Mask, h.Masked
-		h.Masked = false
-		hs := ws.HeaderSize(h)
-		n := int(h.Length)
-		bp := getBuf(hs + n)
-		b := (*bp)[:hs+n]
-		if _, err := io.ReadFull(rd, b[hs:]); err != nil {
-			putBuf(bp)
-			return
-		}
-		if masked {
-			ws.Cipher(b[hs:], mask, 0)
-		}
-		if h.OpCode == ws.OpPing {
-			h.OpCode = ws.OpPong
-		}
-		sw := sliceWriter{b: b[:0]}
-		_ = ws.WriteHeader(&sw, h)
 		if h.OpCode.IsControl() {
 			err = lc.send(b)
 		} else {
@@ -128,6 +92,35 @@ func gobwasBroadcast(conns *hub[*lockedConn], conn net.Conn, rd io.Reader) {
 			return
 		}
 	}
+}
+
+// gobwasReadFrame reads the next frame and returns it as the server sends
+// it back, unmasked and a ping made a pong, in b: a buffer from getBuf
+// (bp, for putBuf) with the header encoded in front of the payload, so the
+// frame leaves in one write.
+func gobwasReadFrame(rd io.Reader, hbuf []byte) (h ws.Header, bp *[]byte, b []byte, err error) {
+	if h, err = ws.ReadHeaderBuffer(rd, hbuf); err != nil {
+		return h, nil, nil, err
+	}
+	mask, masked := h.Mask, h.Masked
+	h.Masked = false
+	hs := ws.HeaderSize(h)
+	n := int(h.Length)
+	bp = getBuf(hs + n)
+	b = (*bp)[:hs+n]
+	if _, err = io.ReadFull(rd, b[hs:]); err != nil {
+		putBuf(bp)
+		return h, nil, nil, err
+	}
+	if masked {
+		ws.Cipher(b[hs:], mask, 0)
+	}
+	if h.OpCode == ws.OpPing {
+		h.OpCode = ws.OpPong
+	}
+	sw := sliceWriter{b: b[:0]}
+	_ = ws.WriteHeader(&sw, h)
+	return h, bp, b, nil
 }
 
 // sliceWriter lets ws.WriteHeader encode into the front of a buffer that

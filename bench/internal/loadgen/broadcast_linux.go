@@ -1,9 +1,6 @@
 package loadgen
 
-import (
-	"fmt"
-	"syscall"
-)
+import "fmt"
 
 // broadcastLoop keeps InFlight broadcasts under way from the first
 // connection and sends the next when every connection has received the
@@ -21,66 +18,19 @@ func (p *epollPump) broadcastLoop() {
 	// arrivals[j%k] is how many connections have received broadcast j;
 	// k slots suffice because no more than k are ever under way.
 	arrivals := make([]int, k)
-	var done, sent, delivered int64
+	var done, sent int64
 	p.send(0, k*fl)
 	sent = int64(k)
-	buf := make([]byte, 256<<10)
-	events := make([]syscall.EpollEvent, 512)
-	for !p.stop.Load() && p.active > 0 {
-		m, err := syscall.EpollWait(p.epfd, events, 50)
-		if err != nil {
-			if err == syscall.EINTR {
-				continue
-			}
-			p.fails.add(err)
-			return
-		}
-		for _, ev := range events[:m] {
-			i := int(ev.Fd)
-			cn := &p.conns[i]
-			if cn.dead {
-				continue
-			}
-			if ev.Events&syscall.EPOLLOUT != 0 && cn.pending > 0 {
-				p.send(i, cn.pending)
-				if cn.dead {
-					continue
-				}
-			}
-			if ev.Events&(syscall.EPOLLIN|syscall.EPOLLERR|syscall.EPOLLHUP) == 0 {
-				continue
-			}
-			r, err := syscall.Read(cn.fd, buf)
-			if err == syscall.EAGAIN {
-				continue
-			}
-			if err != nil || r == 0 {
-				if err == nil {
-					err = fmt.Errorf("server closed connection %d", i)
-				}
-				p.kill(i, err)
-				continue
-			}
-			var msgs int
-			if p.c.cfg.WebSocket {
-				if msgs, err = cn.rc.feed(buf[:r]); err != nil {
-					p.kill(i, err)
-					continue
-				}
-			} else {
-				cn.carry += r
-				msgs = cn.carry / fl
-				cn.carry -= msgs * fl
-			}
+	p.run(func(i int) error { return fmt.Errorf("server closed connection %d", i) },
+		func(i int, cn *epollConn, msgs int) int64 {
 			if cn.got+int64(msgs) > sent {
 				p.kill(i, fmt.Errorf("connection %d received %d messages of %d broadcasts", i, cn.got+int64(msgs), sent))
-				continue
+				return 0
 			}
 			for range msgs {
 				arrivals[cn.got%int64(k)]++
 				cn.got++
 			}
-			delivered += int64(msgs)
 			for arrivals[done%int64(k)] == n {
 				arrivals[done%int64(k)] = 0
 				done++
@@ -89,7 +39,6 @@ func (p *epollPump) broadcastLoop() {
 					sent++
 				}
 			}
-		}
-		p.count.Store(delivered)
-	}
+			return int64(msgs)
+		})
 }

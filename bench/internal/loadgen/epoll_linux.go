@@ -128,6 +128,26 @@ func (p *epollPump) loop() {
 	}
 	k := p.c.cfg.InFlight
 	fl := len(p.c.frame)
+	p.run(func(int) error { return errors.New("server closed the connection") },
+		func(i int, cn *epollConn, m int) int64 {
+			if m > k {
+				p.kill(i, fmt.Errorf("%d replies with only %d messages in flight", m, k))
+				return 0
+			}
+			if m > 0 {
+				p.send(i, cn.pending+m*fl)
+			}
+			return int64(m)
+		})
+}
+
+// run is the event loop that the echo and the broadcast share: it flushes
+// what a full socket held back, reads, and hands received the number of
+// whole messages connection i has just got, which returns how many of them
+// count. closed makes the error for a connection the server closed, which
+// each workload words its own way.
+func (p *epollPump) run(closed func(i int) error, received func(i int, cn *epollConn, m int) int64) {
+	fl := len(p.c.frame)
 	// One read buffer for all: replies are counted, never kept.
 	buf := make([]byte, 256<<10)
 	events := make([]syscall.EpollEvent, 512)
@@ -163,7 +183,7 @@ func (p *epollPump) loop() {
 			}
 			if err != nil || r == 0 {
 				if err == nil {
-					err = errors.New("server closed the connection")
+					err = closed(i)
 				}
 				p.kill(i, err)
 				continue
@@ -179,14 +199,7 @@ func (p *epollPump) loop() {
 				m = cn.carry / fl
 				cn.carry -= m * fl
 			}
-			if m > k {
-				p.kill(i, fmt.Errorf("%d replies with only %d messages in flight", m, k))
-				continue
-			}
-			if m > 0 {
-				count += int64(m)
-				p.send(i, cn.pending+m*fl)
-			}
+			count += received(i, cn, m)
 		}
 		p.count.Store(count)
 	}
