@@ -45,6 +45,23 @@
 // transports, and a handshake timeout of 30 s. Client frames are masked
 // with a fresh random key each, as RFC 6455 requires.
 //
+// # Queues, broadcast and lifecycle
+//
+// By default a connection's messages are handled one after another on its
+// read goroutine. ServerOptions.ParallelEnabled hands them to a bounded
+// queue served by up to ParallelLimit goroutines (and at most Concurrency
+// across the Upgrader); a full queue stops reading. Conn.WriteAsync queues
+// writes in order, bounded in messages and bytes, with a SlowConsumer
+// policy for peers that read too slowly. A Broadcaster encodes a message
+// once for any number of connections; Sessions keeps connections by key
+// and forgets each when it ends; PingInterval turns on a heartbeat served
+// by one ticker; Upgrader.Shutdown closes every connection with 1001.
+//
+//	var room gws.Sessions[string]
+//	b := gws.NewBroadcaster(gws.OpcodeText, []byte("hello, everyone"))
+//	room.Range(func(_ string, c *gws.Conn) bool { b.Broadcast(c); return true })
+//	b.Close()
+//
 // # Defaults
 //
 // With a nil or empty ServerOptions: text messages and close reasons must be
