@@ -122,6 +122,10 @@ func (c *Conn) finish(err error) {
 		bufpool.Put(c.msg)
 		c.msg = nil
 	}
+	if c.rctl != nil {
+		bufpool.Put(c.rctl)
+		c.rctl = nil
+	}
 	if c.peerWindow != nil {
 		bufpool.Put(c.peerWindow)
 		c.peerWindow = nil

@@ -28,7 +28,7 @@ type Conn struct {
 	cancel      context.CancelFunc
 	nc          net.Conn
 	raw         syscall.RawConn       // nil when nc exposes no file descriptor
-	readyFn     func(fd uintptr) bool // c.tryRead, bound once so waiting does not allocate
+	readyFn     func(fd uintptr) bool // c.tryRead, the read loop, bound once
 	writeFn     func(fd uintptr) bool // c.tryWrite, likewise
 	server      bool
 	up          *Upgrader
@@ -39,7 +39,15 @@ type Conn struct {
 	// Read side, touched only by the goroutine running ReadLoop.
 	rbuf       *[]byte // borrowed while bytes are in flight, nil when idle
 	rpos, rend int
-	rerr       error // error met by tryRead
+	rstate     int          // stateHeader, or statePayload while rdst is being filled
+	rh         frame.Header // the frame being read
+	rdst       []byte       // where the rest of its payload goes
+	rmask      int          // the masking key position of rdst[0]
+	rctl       *[]byte      // a control frame's payload
+	rvalidate  bool         // check rdst's bytes as UTF-8
+	inq        bool         // the socket reports what its receive queue holds (TCP_INQ)
+	drained    bool         // the last read left the socket empty, with no FIN queued
+	loopErr    error        // why the raw read loop ended
 	msg        *[]byte
 	msgOp      Opcode
 	text       utf8v.Validator
@@ -57,6 +65,12 @@ type Conn struct {
 	wtryErr error
 
 	wdeadline atomic.Int64 // the write deadline set last, in Unix nanoseconds; 0 when unknown
+
+	// reads counts the read loop's reads that returned data; wroteAt is
+	// its value when the last successful write began. Equal, they prove
+	// that a write succeeded after the last read: the peer had not reset
+	// the connection by then (see tryRead).
+	reads, wroteAt atomic.Uint64
 
 	whdr      [frame.MaxHeaderSize]byte // the header writeLarge sends; guarded by wmu
 	wmu       sync.Mutex
@@ -83,8 +97,10 @@ func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 // LocalAddr returns the local network address.
 func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
 
-// NetConn returns the underlying connection. Reading or writing it directly
-// corrupts the WebSocket stream; it is there for deadlines and addresses.
+// NetConn returns the underlying connection, for its addresses, its type
+// and its TLS state. Reading or writing it corrupts the WebSocket stream,
+// and closing it from an event handler never returns (the handler runs
+// inside the connection's read): use Conn.Close.
 func (c *Conn) NetConn() net.Conn { return c.nc }
 
 // SubProtocol returns the subprotocol negotiated in the handshake, or "".
@@ -106,7 +122,7 @@ func (c *Conn) SetDeadline(d time.Duration) error {
 // reports OnClose with CloseAbnormal. Use WriteClose for an orderly close.
 func (c *Conn) Close() error {
 	c.closing.Store(true)
-	return c.nc.Close()
+	return c.closeNet()
 }
 
 func (c *Conn) takeBuffer(n int) {
@@ -116,6 +132,19 @@ func (c *Conn) takeBuffer(n int) {
 
 // Compressed reports whether permessage-deflate was negotiated.
 func (c *Conn) Compressed() bool { return c.deflate != nil }
+
+// releaseIfIdle gives the read buffer back when no frame is in flight.
+func (c *Conn) releaseIfIdle() {
+	if c.rpos == c.rend && c.rstate == stateHeader {
+		c.releaseBuffer()
+	}
+}
+
+// The states of the read side.
+const (
+	stateHeader  = iota // expecting a frame header
+	statePayload        // reading a frame's payload into rdst
+)
 
 func (c *Conn) releaseBuffer() {
 	if c.rbuf != nil {
@@ -133,7 +162,7 @@ func (c *Conn) fail(err *CloseError) bool {
 		return false
 	}
 	c.closing.Store(true)
-	c.nc.Close()
+	c.closeNet()
 	return true
 }
 

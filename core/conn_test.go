@@ -341,3 +341,60 @@ func TestLastMessageThenFIN(t *testing.T) {
 		c.nc.Close()
 	}
 }
+
+// firstOnly echoes the first message and then holds the read loop a while,
+// so that whatever the peer sends meanwhile is reported by the poller
+// before gws reads it; later messages get no reply.
+type firstOnly struct {
+	*recorder
+	n int
+}
+
+func (h *firstOnly) OnMessage(c *Conn, m *Message) {
+	h.n++
+	h.add(fmt.Sprintf("message %d", h.n))
+	if h.n == 1 {
+		c.Write(m.Opcode, m.Bytes())
+		time.Sleep(50 * time.Millisecond)
+	}
+	m.Close()
+}
+
+// TestLastMessageThenReset has the peer send a message and reset the
+// connection while gws is busy, so that one poller wake-up covers both:
+// the message is read, no write follows that would fail on the reset, and
+// the end of the connection must still be noticed at once. (TCP_INQ does
+// not count a reset, so the write that succeeded before is no proof that
+// the socket is empty now.)
+func TestLastMessageThenReset(t *testing.T) {
+	for range 5 {
+		h := &firstOnly{recorder: newRecorder()}
+		addr := serve(t, &Upgrader{}, h)
+		c := connect(t, addr)
+		c.send(0x80|frame.OpBinary, []byte("first"))
+		c.expect(frame.OpBinary, []byte("first"))
+		c.send(0x80|frame.OpBinary, []byte("second"))
+		c.nc.(*net.TCPConn).SetLinger(0)
+		c.nc.Close()
+		h.waitClosed(t)
+	}
+}
+
+// TestLastMessageThenFINAfterReply is TestLastMessageThenFIN with a reply
+// before: the message and the FIN arrive while gws is busy, after a write
+// that succeeded, and the FIN must still be read.
+func TestLastMessageThenFINAfterReply(t *testing.T) {
+	for range 5 {
+		h := &firstOnly{recorder: newRecorder()}
+		addr := serve(t, &Upgrader{}, h)
+		c := connect(t, addr)
+		c.send(0x80|frame.OpBinary, []byte("first"))
+		c.expect(frame.OpBinary, []byte("first"))
+		c.send(0x80|frame.OpBinary, []byte("second"))
+		c.nc.(*net.TCPConn).CloseWrite()
+		h.waitClosed(t)
+		if got := h.log(); !slices.Contains(got, "message 2") {
+			t.Fatalf("events %q", got)
+		}
+	}
+}

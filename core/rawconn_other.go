@@ -7,3 +7,5 @@ package gws
 // net.Conn.
 func (c *Conn) tryRead(uintptr) bool  { return true }
 func (c *Conn) tryWrite(uintptr) bool { return true }
+
+func (c *Conn) closeNet() error { return c.nc.Close() }

@@ -8,34 +8,72 @@ import (
 	"syscall"
 )
 
-// tryRead is the callback of c.raw.Read. It reads whatever the socket has
-// into the read buffer, borrowing one only now that bytes are there; when
-// there are none it gives the buffer back and asks the poller to wait, so
-// an idle connection holds no buffer at all. A failed read is left in
-// c.rerr.
+// tryRead is the callback of c.raw.Read, and the read loop: it handles
+// what is buffered, reads more into the read buffer (borrowed only now
+// that bytes are there) or straight into a large payload, and asks the
+// poller to wait when the socket is empty. An idle connection gives its
+// buffer back. The error that ends the loop is left in c.loopErr.
+//
+// The poller reports readiness by edges, and RawConn.Read keeps what it
+// reported while the loop runs, so once the socket is known to be empty
+// the loop can wait at once, without the read that would fail with EAGAIN
+// (one system call in three of a request-reply exchange). Known empty
+// takes two proofs. TCP_INQ says no byte and no FIN was left behind the
+// last read. A reset is not counted there, and one that arrived with the
+// last data was reported by the same edge; so a write must also have
+// succeeded after that read, which it cannot once the peer has reset.
 func (c *Conn) tryRead(fd uintptr) bool {
-	if c.rbuf == nil {
-		c.takeBuffer(0)
-	}
 	for {
-		n, err := syscall.Read(int(fd), (*c.rbuf)[c.rend:])
+		if err := c.advance(); err != errNeedMore {
+			c.loopErr = err
+			return true
+		}
+		if c.drained && c.wroteAt.Load() == c.reads.Load() {
+			c.drained = false
+			c.releaseIfIdle()
+			return false
+		}
+		dst, direct := c.readTarget()
+		var n int
+		var err error
+		if c.inq {
+			n, c.drained, err = readInq(fd, dst)
+		} else {
+			n, err = syscall.Read(int(fd), dst)
+		}
 		switch {
 		case err == syscall.EINTR:
 			continue
 		case err == syscall.EAGAIN:
-			if c.rpos == c.rend {
-				c.releaseBuffer()
-			}
+			c.releaseIfIdle()
 			return false
 		case err != nil:
-			c.rerr = os.NewSyscallError("read", err)
+			c.loopErr = os.NewSyscallError("read", err)
+			return true
 		case n == 0:
-			c.rerr = io.EOF
-		default:
-			c.rend += n
+			c.loopErr = io.EOF
+			return true
 		}
-		return true
+		c.reads.Add(1)
+		if err := c.received(n, direct); err != nil {
+			c.loopErr = err
+			return true
+		}
 	}
+}
+
+// closeNet stops the connection's I/O without waiting for the read loop.
+// net.Conn.Close waits until no goroutine is inside the descriptor's
+// RawRead, and the read loop (with the event handlers it calls) runs there:
+// closing from a handler would wait for itself. shutdown(2) instead ends
+// both directions at once and wakes the loop, which closes the socket
+// once it is out.
+func (c *Conn) closeNet() error {
+	if c.raw == nil {
+		return c.nc.Close()
+	}
+	c.raw.Control(func(fd uintptr) { syscall.Shutdown(int(fd), syscall.SHUT_RDWR) })
+	return nil
 }
 
 // tryWrite is the callback of c.raw.Write: one non-blocking attempt to

@@ -108,11 +108,13 @@ func (c *Conn) writeLarge(op Opcode, p []byte) error {
 	q.vec = append(q.vec[:0], c.whdr[:n], p)
 	q.out = q.vec
 	c.setWriteDeadline()
+	r := c.reads.Load()
 	_, err := q.out.WriteTo(c.nc)
 	clear(q.vec)
 	if err != nil {
 		return c.writeFailed(err)
 	}
+	c.wroteAt.Store(r)
 	return nil
 }
 
@@ -151,9 +153,11 @@ func (c *Conn) writeLocked(b []byte, isClose bool) error {
 		c.closeSent = true
 	}
 	c.setWriteDeadline()
+	r := c.reads.Load()
 	if _, err := c.nc.Write(b); err != nil {
 		return c.writeFailed(err)
 	}
+	c.wroteAt.Store(r)
 	return nil
 }
 
@@ -183,7 +187,7 @@ func (c *Conn) writeFailed(err error) error {
 		c.werr = err
 	}
 	c.closing.Store(true)
-	c.nc.Close()
+	c.closeNet()
 	return err
 }
 

@@ -189,6 +189,7 @@ func (c *Conn) writeNow(f outFrame) {
 		err = ErrConnClosed
 	} else {
 		c.wtry = f.b
+		r := c.reads.Load()
 		if rerr := c.raw.Write(c.writeFn); rerr != nil {
 			c.wtryErr = rerr
 		}
@@ -200,8 +201,9 @@ func (c *Conn) writeNow(f outFrame) {
 			f.b = f.b[c.wtryN:]
 			go c.finishThenDrain(f)
 			return
-		case f.isClose:
-			c.closeSent = true
+		default:
+			c.wroteAt.Store(r)
+			c.closeSent = f.isClose
 		}
 	}
 	c.wmu.Unlock()
