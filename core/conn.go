@@ -64,7 +64,7 @@ type Conn struct {
 	wtryN   int
 	wtryErr error
 
-	wdeadline atomic.Int64 // the write deadline set last, in Unix nanoseconds; 0 when unknown
+	wdeadline atomic.Int64 // the write deadline set last, in nanoseconds since monoStart; 0 when unknown
 
 	// reads counts the read loop's reads that returned data; wroteAt is
 	// its value when the last successful write began. Equal, they prove
