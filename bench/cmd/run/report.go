@@ -249,6 +249,7 @@ func (r *results) markdown(head string) string {
 			fmt.Fprintf(&b, "\nNot run (%s): %s.\n", why, strings.Join(sk, ", "))
 		}
 	}
+	b.WriteString(r.paired())
 	b.WriteString(r.checks())
 	b.WriteString(r.noise())
 	return b.String()
@@ -280,6 +281,61 @@ func (r *results) noise() string {
 	p90 := len(others) * 9 / 10
 	return fmt.Sprintf("\n### How busy was the machine?\n\nOn the server's CPU, in the measured windows, other processes ran for a median of %.0f %% of the window (90th percentile %.0f %%) and the hypervisor stole %.0f %% (90th percentile %.0f %%), over %d runs. That time is lost to the raw rates, not to the per-CPU figures.\n",
 		median(others), others[p90], median(steal), steal[p90], len(others))
+}
+
+// paired divides gws's figure by lxzan/gws's repetition by repetition.
+// The two run next to each other in every repetition (first and second,
+// then last two), so each ratio compares them under the same conditions,
+// while the machine's speed drifts by tens of percent between
+// repetitions; the median of these ratios is the steadiest comparison the
+// run gives.
+func (r *results) paired() string {
+	if !slices.Contains(r.libs, "gws") || !slices.Contains(r.libs, "lxzan") {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("\n### gws ÷ lxzan/gws, repetition by repetition\n\n")
+	b.WriteString("| scenario | figure | each repetition | median |\n|---|---|---|--:|\n")
+	for _, sc := range r.scenarios {
+		ours, theirs := r.samples[sc.Name]["gws"], r.samples[sc.Name]["lxzan"]
+		var cells []string
+		var ratios []float64
+		for i := range min(len(ours), len(theirs)) {
+			a, z := figure(sc, ours[i]), figure(sc, theirs[i])
+			if a == 0 || z == 0 {
+				cells = append(cells, "–")
+				continue
+			}
+			ratios = append(ratios, a/z)
+			cells = append(cells, fmt.Sprintf("%.2f×", a/z))
+		}
+		if len(ratios) == 0 {
+			continue
+		}
+		what := "per server CPU-s"
+		if sc.Mode == loadgen.ModeIdle {
+			what = "RSS per connection"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %.2f× |\n", sc.Name, what, strings.Join(cells, " "), median(ratios))
+	}
+	return b.String()
+}
+
+// figure is what paired compares for one run: memory per connection when
+// idle, operations per server CPU-second otherwise; 0 for a failed run.
+func figure(sc scenario, s sample) float64 {
+	switch {
+	case s.Err != "":
+		return 0
+	case sc.Mode == loadgen.ModeIdle:
+		if s.BaseRSS == 0 || sc.Conns == 0 {
+			return 0
+		}
+		return float64(s.ServerRSS-s.BaseRSS) / float64(sc.Conns)
+	case s.ServerCPU > 0:
+		return float64(s.Ops) / s.ServerCPU
+	}
+	return 0
 }
 
 // loadAvg is the first three fields of /proc/loadavg.

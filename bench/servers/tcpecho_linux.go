@@ -1,0 +1,54 @@
+package servers
+
+import (
+	"net"
+	"syscall"
+	"unsafe"
+)
+
+// tcpInq is TCP_INQ (linux/tcp.h), newer than the syscall package.
+const tcpInq = 36
+
+// echoTCP echoes c inside one RawConn.Read, so that readiness the poller
+// reports meanwhile is kept. With TCP_INQ each read also says whether the
+// socket is now empty with no FIN queued; then, once the echo has been
+// written (which fails if the peer reset), the loop waits for the poller
+// instead of making a read that would fail with EAGAIN. gws's read loop
+// does the same; the floor must not make more system calls than it.
+func echoTCP(c *net.TCPConn) {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return
+	}
+	// As large as the biggest message the scenarios send, so that one
+	// read and one write move a whole message.
+	buf := make([]byte, 32<<10)
+	var ctl [syscall.SizeofCmsghdr + 8]byte
+	raw.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, tcpInq, 1) })
+	raw.Read(func(fd uintptr) bool {
+		for {
+			iov := syscall.Iovec{Base: &buf[0]}
+			iov.SetLen(len(buf))
+			msg := syscall.Msghdr{Iov: &iov, Iovlen: 1, Control: &ctl[0]}
+			msg.SetControllen(len(ctl))
+			n, _, e := syscall.Syscall(syscall.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&msg)), 0)
+			switch {
+			case e == syscall.EINTR:
+				continue
+			case e == syscall.EAGAIN:
+				return false
+			case e != 0 || n == 0:
+				return true
+			}
+			if _, err := c.Write(buf[:n]); err != nil {
+				return true
+			}
+			h := (*syscall.Cmsghdr)(unsafe.Pointer(&ctl[0]))
+			empty := int(msg.Controllen) >= syscall.SizeofCmsghdr+4 && h.Level == syscall.IPPROTO_TCP &&
+				h.Type == tcpInq && *(*int32)(unsafe.Pointer(&ctl[syscall.SizeofCmsghdr])) == 0
+			if empty {
+				return false
+			}
+		}
+	})
+}
