@@ -82,6 +82,17 @@
 // pool, so echoing a steady stream of messages allocates nothing per
 // message as long as handlers call Message.Close.
 //
+// # System calls
+//
+// On a TCP socket with a file descriptor, the read loop and the handlers it
+// calls run inside one syscall.RawConn.Read. On Linux, a request answered
+// with a reply costs one recvmsg(2) and one write(2): with TCP_INQ the read
+// reports that the socket is empty, and once the reply has been written
+// (which would fail had the peer reset the connection) gws waits for the
+// poller without the read that would fail with EAGAIN. For that reason a
+// handler must close the connection with Conn.Close, never NetConn().Close,
+// which would wait for the handler itself to return.
+//
 // # Errors
 //
 // A protocol violation by the peer ends the connection with the RFC's close

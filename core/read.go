@@ -23,9 +23,10 @@ var errNeedMore = errors.New("gws: need more bytes")
 //
 // On a connection with a file descriptor, the whole loop runs inside one
 // syscall.RawConn.Read: readiness the poller reports while messages are
-// being handled is kept, so after a read that drained the socket the loop
-// waits for the poller instead of trying a read that would fail with
-// EAGAIN. That saves one system call in three on a request-reply exchange.
+// being handled is kept, so once the socket is known to be empty (see
+// tryRead) the loop waits for the poller instead of trying a read that
+// would fail with EAGAIN. That saves one system call in three on a
+// request-reply exchange.
 func (c *Conn) ReadLoop() {
 	c.handler.OnOpen(c)
 	var err error
