@@ -39,7 +39,11 @@ func NewBroadcaster(op Opcode, payload []byte) *Broadcaster {
 }
 
 // Broadcast queues the message on c's write queue and returns at once, as
-// WriteAsync does; the connection's SlowConsumer policy applies. It
+// WriteAsync does; the connection's SlowConsumer policy applies. Unlike
+// WriteAsync, it never writes on the caller's goroutine: the connection's
+// own drainer does, after the broadcast pass, so that broadcasts that
+// follow one another close together reach each connection in one writev
+// (a sender's loop stays short, and the writes spread over the cores). It
 // returns ErrWriteQueueFull when the policy dropped the message and
 // ErrConnClosed when the connection has ended; a write that fails later is
 // reported by the connection's OnError.
@@ -52,7 +56,7 @@ func (b *Broadcaster) Broadcast(c *Conn) error {
 		kind = c.deflate.level(c.opts) + 3
 	}
 	b.refs.Add(1)
-	return c.enqueue(outFrame{b: b.frame(kind), bc: b})
+	return c.enqueue(outFrame{b: b.frame(kind), bc: b, queued: true})
 }
 
 // frame returns the encoded frame of a kind, encoding it on first use.

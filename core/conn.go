@@ -30,6 +30,7 @@ type Conn struct {
 	raw         syscall.RawConn       // nil when nc exposes no file descriptor
 	readyFn     func(fd uintptr) bool // c.tryRead, the read loop, bound once
 	writeFn     func(fd uintptr) bool // c.tryWrite, likewise
+	drainFn     func()                // c.drain, likewise, so starting a drainer does not allocate
 	server      bool
 	up          *Upgrader
 	opts        *ServerOptions

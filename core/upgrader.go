@@ -142,6 +142,7 @@ func (u *Upgrader) newConn(nc net.Conn, buffered []byte, r *Request, resp *Respo
 		opts:    opts,
 		handler: h,
 	}
+	c.drainFn = c.drain
 	if r != nil {
 		c.Storage = r.Storage
 	}

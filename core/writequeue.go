@@ -33,6 +33,7 @@ type outFrame struct {
 	op       Opcode       // for a frame compressed at write time (ctx != nil)
 	ctx      *[]byte      // the payload, when it must be compressed with the connection's history
 	isClose  bool
+	queued   bool // leave the write to a drainer even on an empty queue, so that frames coalesce (Broadcast)
 	callback func(error)
 }
 
@@ -154,7 +155,7 @@ func (c *Conn) push(f outFrame) error {
 		f.release(ErrConnClosed)
 		return ErrConnClosed
 	}
-	if len(q.items) == 0 && !q.running && c.raw != nil && f.ctx == nil && c.wmu.TryLock() {
+	if len(q.items) == 0 && !q.running && c.raw != nil && f.ctx == nil && !f.queued && c.wmu.TryLock() {
 		q.running = true
 		q.drained.Add(1)
 		q.mu.Unlock()
@@ -173,7 +174,7 @@ func (c *Conn) push(f outFrame) error {
 	}
 	q.mu.Unlock()
 	if start {
-		go c.drain()
+		go c.drainFn()
 	}
 	return nil
 }
@@ -238,7 +239,7 @@ func (c *Conn) drainRest() {
 		return
 	}
 	q.mu.Unlock()
-	go c.drain()
+	go c.drainFn()
 }
 
 // drain writes queued frames until the queue is empty, a batch at a time

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -18,37 +20,63 @@ import (
 // Broadcaster over Sessions as in gwsBroadcast, to n connections whose
 // sockets are /dev/null, which takes every write at once: what it measures
 // is gws's side alone, and whether its allocations grow with n. (A process
-// here may hold 20,000 descriptors, too few for 10,000 loopback pairs.)
+// here may hold 20,000 descriptors, too few for 10,000 loopback pairs but
+// enough for one /dev/null each: sharing one file would have the writers
+// queue on its lock, which sockets do not.)
+// Broadcast leaves the writes to each connection's drainer, so every
+// iteration waits until all n frames are written.
 func BenchmarkGwsBroadcast(b *testing.B) {
 	payload := make([]byte, 16)
 	for _, n := range []int{1000, 10000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-			if err != nil {
-				b.Skip(err)
-			}
-			defer null.Close()
 			u := &gws.Upgrader{}
 			h := &gwsBroadcast{}
+			var written atomic.Int64
 			conns := make([]*gws.Conn, n)
 			for i := range conns {
-				conns[i] = u.NewConn(sinkConn{null}, nil, nil, nil, gws.NopHandler{})
+				null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+				if err != nil {
+					b.Skip(err)
+				}
+				defer null.Close()
+				conns[i] = u.NewConn(sinkConn{null, &written}, nil, nil, nil, gws.NopHandler{})
 				h.sessions.Store(conns[i], conns[i])
+			}
+			// Each connection's first frame sizes its queue and its vector
+			// for writev: warm up before timing.
+			perRound := int64(n) * int64(2+len(payload))
+			round := func() {
+				want := written.Load() + perRound
+				h.broadcast(gws.OpcodeBinary, payload)
+				for written.Load() < want {
+					runtime.Gosched()
+				}
+			}
+			for range 3 {
+				round()
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
-				h.broadcast(gws.OpcodeBinary, payload)
+				round()
 			}
 		})
 	}
 }
 
-// sinkConn is a net.Conn that writes to a file and never reads.
-type sinkConn struct{ f *os.File }
+// sinkConn is a net.Conn that writes to a file, counting the bytes, and
+// never reads.
+type sinkConn struct {
+	f       *os.File
+	written *atomic.Int64
+}
 
-func (s sinkConn) Read([]byte) (int, error)              { return 0, io.EOF }
-func (s sinkConn) Write(p []byte) (int, error)           { return s.f.Write(p) }
+func (s sinkConn) Read([]byte) (int, error) { return 0, io.EOF }
+func (s sinkConn) Write(p []byte) (int, error) {
+	n, err := s.f.Write(p)
+	s.written.Add(int64(n))
+	return n, err
+}
 func (s sinkConn) Close() error                          { return nil }
 func (s sinkConn) LocalAddr() net.Addr                   { return &net.TCPAddr{} }
 func (s sinkConn) RemoteAddr() net.Addr                  { return &net.TCPAddr{} }
