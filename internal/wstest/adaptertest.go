@@ -82,6 +82,31 @@ func (s *SyncBuffer) String() string {
 	return s.b.String()
 }
 
+// Await reports whether what has been written contains every one of subs
+// within d. A router's logger writes its line after the handler returns,
+// and a hijacked connection can finish its exchange before that.
+func (s *SyncBuffer) Await(d time.Duration, subs ...string) bool {
+	deadline := time.Now().Add(d)
+	for {
+		if out := s.String(); containsAll(out, subs) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func containsAll(s string, subs []string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}
+
 // Serve runs a server on ln, or on a loopback port when ln is nil, until
 // the test ends, and returns its address. serve is the server's accept
 // loop (http.Server.Serve, fasthttp.Server.Serve, fiber.App.Listener);
