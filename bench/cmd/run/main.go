@@ -222,7 +222,9 @@ func rerender(path, out, chart string) error {
 		return err
 	}
 	if out == "" {
-		out = filepath.Dir(path)
+		// Not next to path: rendering docs/bench-results.json must not
+		// leave results.md and chart.svg in docs/.
+		out = defaultOutDir()
 	}
 	return write(res, head, out, chart, false)
 }
