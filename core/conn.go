@@ -30,6 +30,7 @@ type Conn struct {
 	raw         syscall.RawConn       // nil when nc exposes no file descriptor
 	readyFn     func(fd uintptr) bool // c.tryRead, the read loop, bound once
 	writeFn     func(fd uintptr) bool // c.tryWrite, likewise
+	writeAllFn  func(fd uintptr) bool // c.writeAll, likewise
 	drainFn     func()                // c.drain, likewise, so starting a drainer does not allocate
 	server      bool
 	up          *Upgrader
@@ -61,11 +62,11 @@ type Conn struct {
 	peerWindow    *[]byte     // the peer's history, kept with client context takeover
 	ownComp       *compressor // gws's own writer, kept with server context takeover; guarded by wmu
 
-	wtry    []byte // what tryWrite writes, and how it went; guarded by wmu
+	wtry    []byte // what tryWrite or writeAll writes, and how it went; guarded by wmu
 	wtryN   int
 	wtryErr error
 
-	wdeadline atomic.Int64 // the write deadline set last, in nanoseconds since monoStart; 0 when unknown
+	wdeadline atomic.Int64 // the write deadline set last, in nanoseconds since monoStart; 0 when none; or deadlineUnknown
 
 	// reads counts the read loop's reads that returned data; wroteAt is
 	// its value when the last successful write began. Equal, they prove
@@ -112,10 +113,12 @@ func (c *Conn) SubProtocol() string { return c.subProtocol }
 // deadline ends the connection with OnError and then OnClose(1006).
 func (c *Conn) SetDeadline(d time.Duration) error {
 	var t time.Time
+	var wd int64
 	if d > 0 {
 		t = time.Now().Add(d)
+		wd = deadlineUnknown
 	}
-	c.wdeadline.Store(0)
+	c.wdeadline.Store(wd)
 	return c.nc.SetDeadline(t)
 }
 

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"testing"
@@ -52,6 +54,60 @@ func BenchmarkIdleMemory(b *testing.B) {
 	}
 }
 
+// TestIdleStackStaysSmall checks that connections that have each echoed
+// a message and gone idle keep goroutine stacks of the runtime's smallest
+// size, 2 KB: the path from the read loop through dispatch, a handler and
+// Write down to write(2) fits in it. Go never shrinks the stack of a
+// goroutine parked in the poller, so a path that outgrew it would cost
+// every idle connection another 2 KB for good.
+//
+// It runs in a child process with GODEBUG=adaptivestackstart=0: otherwise
+// the runtime starts new goroutines at the average stack size of the last
+// garbage collection, which in a test binary's few deep goroutines is
+// often 4 KB, and the test would measure that instead of growth.
+func TestIdleStackStaysSmall(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector deepens every stack; scripts/test runs this package once more without it")
+	}
+	if os.Getenv("GWS_STACK_CHILD") == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestIdleStackStaysSmall$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), "GWS_STACK_CHILD=1", "GODEBUG=adaptivestackstart=0")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		t.Logf("%s", out)
+		return
+	}
+	const conns = 200
+	addr := serve(t, &Upgrader{}, echoHandler{})
+	msg := encode(0x80|frame.OpText, []byte("sixteen bytes!!!"))
+	before := stackInuse()
+	ncs := make([]net.Conn, conns)
+	for i := range ncs {
+		ncs[i] = idleClient(t, addr, "", msg)
+	}
+	perConn := float64(stackInuse()-before) / conns
+	for _, nc := range ncs {
+		nc.Close()
+	}
+	// A pooled buffer or message the pool had to allocate afresh can take
+	// one connection's path into the allocator and grow its stack; 3 KB a
+	// connection tolerates that for nearly half of them, and fails when
+	// every one grows to 4 KB.
+	if perConn > 3<<10 {
+		t.Fatalf("idle connections hold %.0f bytes of stack each, want 2 KB (at most 3 KB on average)", perConn)
+	}
+	t.Logf("%.0f bytes of stack per idle connection", perConn)
+}
+
+func stackInuse() uint64 {
+	heapAndStacks()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.StackInuse
+}
+
 func heapAndStacks() uint64 {
 	for range 2 {
 		runtime.GC()
@@ -65,7 +121,7 @@ func heapAndStacks() uint64 {
 
 // idleClient connects, sends one message, reads the echo and leaves the
 // connection idle, holding nothing but the net.Conn.
-func idleClient(b *testing.B, addr, offer string, message []byte) net.Conn {
+func idleClient(b testing.TB, addr, offer string, message []byte) net.Conn {
 	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		b.Fatal(err)

@@ -127,25 +127,76 @@ func TestSlowConsumerClose(t *testing.T) {
 }
 
 // TestWriteTimeout checks that a synchronous Write to a peer that never
-// reads gives up after WriteTimeout and ends the connection.
+// reads gives up after WriteTimeout and ends the connection, for frames
+// written whole and for large ones written without a copy.
 func TestWriteTimeout(t *testing.T) {
+	for _, size := range []int{4 << 10, 1 << 20} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			h := serverSide{newRecorder(), make(chan *Conn, 1)}
+			addr := serve(t, &Upgrader{ServerOptions: &ServerOptions{WriteTimeout: 200 * time.Millisecond}}, h)
+			connect(t, addr)
+			conn := <-h.conns
+			payload := make([]byte, size)
+			var err error
+			for i := 0; i < 100<<20/size && err == nil; i++ {
+				err = conn.Write(OpcodeBinary, payload)
+			}
+			var ne net.Error
+			if !errors.As(err, &ne) || !ne.Timeout() {
+				t.Fatalf("write to a stuck peer: %v, want a timeout", err)
+			}
+			h.waitClosed(t)
+			if len(h.errs) == 0 {
+				t.Fatal("OnError not called for the failed write")
+			}
+		})
+	}
+}
+
+// TestWriteAfterBlockedWrite checks that the deadline a write put on the
+// socket while the peer was slow does not fail a later write once it has
+// passed: the deadline is only set when a write has to wait, and then
+// kept ahead.
+func TestWriteAfterBlockedWrite(t *testing.T) {
+	const timeout = 300 * time.Millisecond
 	h := serverSide{newRecorder(), make(chan *Conn, 1)}
-	addr := serve(t, &Upgrader{ServerOptions: &ServerOptions{WriteTimeout: 200 * time.Millisecond}}, h)
-	connect(t, addr)
+	addr := serve(t, &Upgrader{ServerOptions: &ServerOptions{WriteTimeout: timeout}}, h)
+	c := connect(t, addr)
 	conn := <-h.conns
-	big := make([]byte, 1<<20)
-	var err error
-	for i := 0; i < 100 && err == nil; i++ {
-		err = conn.Write(OpcodeBinary, big)
+	// The client reads nothing for 100 ms: the writer fills the socket,
+	// and its next write waits until the client starts reading.
+	waited := make(chan error, 1)
+	go func() {
+		payload := make([]byte, 4<<10)
+		for {
+			start := time.Now()
+			err := conn.Write(OpcodeBinary, payload)
+			if err != nil || time.Since(start) > 50*time.Millisecond {
+				waited <- err
+				return
+			}
+		}
+	}()
+	time.Sleep(100 * time.Millisecond)
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		for {
+			if _, _, err := c.read(); err != nil {
+				return
+			}
+		}
+	}()
+	if err := <-waited; err != nil {
+		t.Fatalf("write that waited for a slow reader: %v", err)
 	}
-	var ne net.Error
-	if !errors.As(err, &ne) || !ne.Timeout() {
-		t.Fatalf("write to a stuck peer: %v, want a timeout", err)
+	time.Sleep(2 * timeout)
+	if err := conn.Write(OpcodeBinary, []byte("later")); err != nil {
+		t.Fatalf("write after the first deadline passed: %v", err)
 	}
+	conn.Close()
+	<-drained
 	h.waitClosed(t)
-	if len(h.errs) == 0 {
-		t.Fatal("OnError not called for the failed write")
-	}
 }
 
 // gate is a handler whose OnMessage waits until released, counting how

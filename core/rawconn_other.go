@@ -2,10 +2,11 @@
 
 package gws
 
-// tryRead and tryWrite are never used where file descriptors cannot be
+// tryRead, tryWrite and writeAll are never used where file descriptors cannot be
 // used directly: NewConn leaves c.raw nil there and all I/O goes through
 // net.Conn.
 func (c *Conn) tryRead(uintptr) bool  { return true }
 func (c *Conn) tryWrite(uintptr) bool { return true }
+func (c *Conn) writeAll(uintptr) bool { return true }
 
 func (c *Conn) closeNet() error { return c.nc.Close() }

@@ -95,3 +95,27 @@ func (c *Conn) tryWrite(fd uintptr) bool {
 		return true
 	}
 }
+
+// writeAll is the callback of c.raw.Write for writeOut: it writes c.wtry
+// through and asks the poller to wait while the socket buffer is full,
+// after putting WriteTimeout on the socket if no deadline is there, and
+// leaves a real failure in c.wtryErr.
+func (c *Conn) writeAll(fd uintptr) bool {
+	for len(c.wtry) > 0 {
+		n, e := sysWrite(fd, c.wtry)
+		switch {
+		case e == syscall.EINTR:
+			continue
+		case e == syscall.EAGAIN:
+			if c.wdeadline.Load() == 0 {
+				c.setWriteDeadline()
+			}
+			return false
+		case e != 0:
+			c.wtryErr = os.NewSyscallError("write", e)
+			return true
+		}
+		c.wtry = c.wtry[n:]
+	}
+	return true
+}

@@ -184,35 +184,54 @@ func (c *Conn) took(n int) error {
 	return nil
 }
 
-// endFrame acts on a frame whose payload is complete.
+// endFrame acts on a frame whose payload is complete. It lies on the path
+// from the read loop to the handler, so what only some frames need is in
+// functions of its own, keeping this frame on the stack small.
 func (c *Conn) endFrame() error {
 	if frame.IsControl(c.rh.Opcode) {
-		buf := c.rctl
-		c.rctl = nil
-		defer bufpool.Put(buf)
-		return c.control(c.rh.Opcode, *buf)
+		return c.endControl()
 	}
 	if !c.rh.Fin {
 		return nil
 	}
 	msg := c.msg
 	c.msg = nil
-	text := c.msgOp == OpcodeText && !c.opts.SkipUTF8Validation
 	if c.msgCompressed {
-		var err error
-		if msg, err = c.inflate(msg); err != nil {
-			return err
-		}
-		if text && !utf8.Valid(*msg) {
-			bufpool.Put(msg)
-			return protocolError(CloseInvalidPayload, ErrInvalidUTF8, "invalid UTF-8 in text message")
-		}
-	} else if text && !c.text.Complete() {
-		bufpool.Put(msg)
-		return protocolError(CloseInvalidPayload, ErrInvalidUTF8, "text message ends inside a character")
+		return c.endCompressed(msg)
+	}
+	if c.msgOp == OpcodeText && !c.opts.SkipUTF8Validation && !c.text.Complete() {
+		return c.badText(msg, "text message ends inside a character")
 	}
 	c.dispatch(c.msgOp, msg)
 	return nil
+}
+
+// endControl acts on a complete ping, pong or close frame.
+func (c *Conn) endControl() error {
+	buf := c.rctl
+	c.rctl = nil
+	defer bufpool.Put(buf)
+	return c.control(c.rh.Opcode, *buf)
+}
+
+// endCompressed inflates a complete compressed message and dispatches it.
+func (c *Conn) endCompressed(msg *[]byte) error {
+	msg, err := c.inflate(msg)
+	if err != nil {
+		return err
+	}
+	if c.msgOp == OpcodeText && !c.opts.SkipUTF8Validation && !utf8.Valid(*msg) {
+		return c.badText(msg, "invalid UTF-8 in text message")
+	}
+	c.dispatch(c.msgOp, msg)
+	return nil
+}
+
+// badText gives back the buffer of a text message that is not UTF-8 and
+// returns the error that closes the connection.
+func (c *Conn) badText(msg *[]byte, why string) error {
+	bufpool.Put(msg)
+	return protocolError(CloseInvalidPayload, ErrInvalidUTF8, "%s", why)
 }
 
 // checkHeader applies RFC 6455 §5 to a header before any payload is read.

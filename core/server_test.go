@@ -67,7 +67,12 @@ func serve(t testing.TB, u *Upgrader, h EventHandler) string {
 			if err != nil {
 				return
 			}
-			wg.Go(func() { serveConn(nc, u, h) })
+			wg.Go(func() {
+				// ReadLoop on a goroutine of its own, as the adapters run it.
+				if c := serveConn(nc, u, h); c != nil {
+					wg.Go(c.ReadLoop)
+				}
+			})
 		}
 	})
 	t.Cleanup(func() {
@@ -77,12 +82,14 @@ func serve(t testing.TB, u *Upgrader, h EventHandler) string {
 	return ln.Addr().String()
 }
 
-func serveConn(nc net.Conn, u *Upgrader, h EventHandler) {
+// serveConn reads the handshake request from nc and upgrades it; it
+// returns nil when the handshake was refused.
+func serveConn(nc net.Conn, u *Upgrader, h EventHandler) *Conn {
 	br := bufio.NewReader(nc)
 	req, err := http.ReadRequest(br)
 	if err != nil {
 		nc.Close()
-		return
+		return nil
 	}
 	r := NewRequest(req)
 	resp, err := u.Negotiate(r)
@@ -91,14 +98,14 @@ func serveConn(nc net.Conn, u *Upgrader, h EventHandler) {
 		errors.As(err, &he)
 		fmt.Fprintf(nc, "HTTP/1.1 %d %s\r\nContent-Length: %d\r\n\r\n%s", he.Status, http.StatusText(he.Status), len(he.Reason), he.Reason)
 		nc.Close()
-		return
+		return nil
 	}
 	buffered, _ := br.Peek(br.Buffered())
 	c, err := u.Accept(nc, buffered, r, resp, h)
 	if err != nil {
-		return
+		return nil
 	}
-	c.ReadLoop()
+	return c
 }
 
 // client is a raw WebSocket client for tests: it writes whatever frames a

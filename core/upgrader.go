@@ -158,6 +158,7 @@ func (u *Upgrader) newConn(nc net.Conn, buffered []byte, r *Request, resp *Respo
 			c.raw = raw
 			c.readyFn = c.tryRead
 			c.writeFn = c.tryWrite
+			c.writeAllFn = c.writeAll
 			raw.Control(func(fd uintptr) { c.inq = enableInq(fd) })
 		}
 	}

@@ -38,18 +38,19 @@ func (c *Conn) writeFrame(op Opcode, p []byte) error {
 	if frame.IsControl(byte(op)) && len(p) > 125 {
 		return ErrControlTooBig
 	}
+	// The other ways out lock in functions of their own, so that this
+	// frame, on the path from the read loop through a handler to write(2),
+	// stays small (see writeOut).
 	if c.ownContext(op, p) {
-		c.wmu.Lock()
-		defer c.wmu.Unlock()
-		return c.writeWithContext(op, p)
+		return c.writeOwnContext(op, p)
 	}
 	if len(p) >= largeFrame && c.server && !c.compresses(op, p) {
-		c.wmu.Lock()
-		defer c.wmu.Unlock()
 		return c.writeLarge(op, p)
 	}
 	buf, start := c.encode(op, p)
-	err := c.writeRaw((*buf)[start:], op == OpcodeClose)
+	c.wmu.Lock()
+	err := c.writeLocked((*buf)[start:], op == OpcodeClose)
+	c.wmu.Unlock()
 	bufpool.Put(buf)
 	return err
 }
@@ -71,25 +72,40 @@ func (c *Conn) compresses(op Opcode, p []byte) bool {
 // that a message costs one write system call.
 func (c *Conn) encode(op Opcode, p []byte) (buf *[]byte, start int) {
 	if c.compresses(op, p) {
-		level := c.deflate.level(c.opts)
-		comp := getCompressor(level)
-		buf, start = comp.compressFrame(op, p, !c.server, true)
-		putCompressor(level, comp)
-		return buf, start
+		return c.encodeCompressed(op, p)
 	}
-	h := frame.Header{Fin: true, Opcode: byte(op), Masked: !c.server, Length: int64(len(p))}
-	hs := frame.Size(h.Length, h.Masked)
+	if !c.server {
+		return encodeMasked(op, p), 0
+	}
+	hs := frame.Size(int64(len(p)), false)
 	buf = bufpool.Get(hs + len(p))
+	frame.Encode(*buf, frame.Header{Fin: true, Opcode: byte(op), Length: int64(len(p))})
+	copy((*buf)[hs:], p)
+	return buf, 0
+}
+
+// encodeMasked is encode for the client side, whose frames are masked
+// with a fresh key each.
+func encodeMasked(op Opcode, p []byte) *[]byte {
+	h := frame.Header{Fin: true, Opcode: byte(op), Masked: true, Length: int64(len(p))}
+	randomKey(&h.Key)
+	hs := frame.Size(h.Length, true)
+	buf := bufpool.Get(hs + len(p))
 	b := *buf
-	if h.Masked {
-		randomKey(&h.Key)
-	}
 	frame.Encode(b, h)
 	copy(b[hs:], p)
-	if h.Masked {
-		frame.Mask(b[hs:], h.Key, 0)
-	}
-	return buf, 0
+	frame.Mask(b[hs:], h.Key, 0)
+	return buf
+}
+
+// encodeCompressed is encode for a message that goes out compressed,
+// without context.
+func (c *Conn) encodeCompressed(op Opcode, p []byte) (buf *[]byte, start int) {
+	level := c.deflate.level(c.opts)
+	comp := getCompressor(level)
+	buf, start = comp.compressFrame(op, p, !c.server, true)
+	putCompressor(level, comp)
+	return buf, start
 }
 
 // largeFrame is the payload size from which a server frame goes out as
@@ -97,9 +113,11 @@ func (c *Conn) encode(op Opcode, p []byte) (buf *[]byte, start int) {
 // header: from here the copy costs more than the extra iovec.
 const largeFrame = 8 << 10
 
-// writeLarge writes an unmasked frame without copying its payload; c.wmu
-// is held, which also guards the header array and the vector.
+// writeLarge writes an unmasked frame without copying its payload, under
+// c.wmu, which also guards the header array and the vector.
 func (c *Conn) writeLarge(op Opcode, p []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	if c.closeSent {
 		return ErrConnClosed
 	}
@@ -118,6 +136,13 @@ func (c *Conn) writeLarge(op Opcode, p []byte) error {
 	return nil
 }
 
+// writeOwnContext is writeWithContext under c.wmu.
+func (c *Conn) writeOwnContext(op Opcode, p []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.writeWithContext(op, p)
+}
+
 // writeWithContext compresses p with the connection's own writer and
 // writes it; c.wmu is held.
 func (c *Conn) writeWithContext(op Opcode, p []byte) error {
@@ -134,13 +159,6 @@ func (c *Conn) writeWithContext(op Opcode, p []byte) error {
 	return err
 }
 
-// writeRaw writes encoded frames under the write lock.
-func (c *Conn) writeRaw(b []byte, isClose bool) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	return c.writeLocked(b, isClose)
-}
-
 // writeLocked writes under c.wmu. After a close frame nothing more may be
 // sent (RFC 6455 §5.5.1), so later writes get ErrConnClosed. A failed write
 // leaves the stream in an unknown state: the connection is dropped and the
@@ -152,14 +170,48 @@ func (c *Conn) writeLocked(b []byte, isClose bool) error {
 	if isClose {
 		c.closeSent = true
 	}
-	c.setWriteDeadline()
 	r := c.reads.Load()
-	if _, err := c.nc.Write(b); err != nil {
+	if err := c.writeOut(b); err != nil {
 		return c.writeFailed(err)
 	}
 	c.wroteAt.Store(r)
 	return nil
 }
+
+// writeOut writes all of b within WriteTimeout, waiting while the socket
+// is full; c.wmu is held.
+//
+// With a file descriptor it writes inside RawConn.Write, which honours the
+// write deadline as net.Conn.Write does in far fewer stack frames, and it
+// puts a deadline on the socket only once the socket is full (writeAll):
+// until then a write cannot block, and moving a deadline goes deep into the
+// runtime's timers. The read loop's goroutine runs handlers and their
+// writes, and a path that fits in its first 2 KB of stack keeps each idle
+// connection from holding a 4 KB stack for good (Go does not shrink the
+// stack of a goroutine parked in the poller).
+func (c *Conn) writeOut(b []byte) error {
+	if c.raw == nil {
+		c.setWriteDeadline()
+		_, err := c.nc.Write(b)
+		return err
+	}
+	if c.wdeadline.Load() != 0 {
+		// A deadline is on the socket, and RawConn.Write fails at once
+		// if it has passed: keep it ahead.
+		c.setWriteDeadline()
+	}
+	c.wtry, c.wtryErr = b, nil
+	err := c.raw.Write(c.writeAllFn)
+	c.wtry = nil
+	if c.wtryErr != nil {
+		return c.wtryErr
+	}
+	return err
+}
+
+// deadlineUnknown in Conn.wdeadline stands for a write deadline gws did
+// not set (SetDeadline's, or tryClose's): the next write replaces it.
+const deadlineUnknown = -1
 
 // setWriteDeadline gives the next write WriteTimeout to complete. Moving a
 // socket deadline costs a runtime timer update, which showed as 5% of an

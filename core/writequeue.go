@@ -339,7 +339,7 @@ func (c *Conn) tryClose(code Code, reason string) {
 	bufpool.Put(p)
 	if !c.closeSent {
 		c.closeSent = true
-		c.wdeadline.Store(0)
+		c.wdeadline.Store(deadlineUnknown)
 		c.nc.SetWriteDeadline(time.Now().Add(10 * time.Millisecond))
 		c.nc.Write((*buf)[start:])
 	}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package gws
+
+const raceEnabled = false
