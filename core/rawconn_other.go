@@ -2,9 +2,17 @@
 
 package gws
 
-// tryRead, tryWrite and writeAll are never used where file descriptors cannot be
-// used directly: NewConn leaves c.raw nil there and all I/O goes through
-// net.Conn.
+import (
+	"net"
+	"syscall"
+)
+
+// rawConnOf returns nil: the read loop and writes use file descriptors
+// directly only on Unix, and all I/O here goes through net.Conn. The
+// functions below are never called.
+func rawConnOf(net.Conn) syscall.RawConn { return nil }
+
+func enableInq(uintptr) bool          { return false }
 func (c *Conn) tryRead(uintptr) bool  { return true }
 func (c *Conn) tryWrite(uintptr) bool { return true }
 func (c *Conn) writeAll(uintptr) bool { return true }

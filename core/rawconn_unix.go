@@ -4,9 +4,25 @@ package gws
 
 import (
 	"io"
+	"net"
 	"os"
 	"syscall"
 )
+
+// rawConnOf returns access to nc's file descriptor, for the read loop and
+// writes that go straight to the socket, or nil when nc has none (TLS,
+// pipes): then all I/O goes through net.Conn.
+func rawConnOf(nc net.Conn) syscall.RawConn {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return raw
+}
 
 // tryRead is the callback of c.raw.Read, and the read loop: it handles
 // what is buffered, reads more into the read buffer (borrowed only now

@@ -6,7 +6,6 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -153,14 +152,12 @@ func (u *Upgrader) newConn(nc net.Conn, buffered []byte, r *Request, resp *Respo
 		c.subProtocol = resp.SubProtocol
 		c.deflate = resp.deflate
 	}
-	if sc, ok := nc.(syscall.Conn); ok {
-		if raw, err := sc.SyscallConn(); err == nil {
-			c.raw = raw
-			c.readyFn = c.tryRead
-			c.writeFn = c.tryWrite
-			c.writeAllFn = c.writeAll
-			raw.Control(func(fd uintptr) { c.inq = enableInq(fd) })
-		}
+	if raw := rawConnOf(nc); raw != nil {
+		c.raw = raw
+		c.readyFn = c.tryRead
+		c.writeFn = c.tryWrite
+		c.writeAllFn = c.writeAll
+		raw.Control(func(fd uintptr) { c.inq = enableInq(fd) })
 	}
 	if opts.ParallelEnabled {
 		c.pq = newParallelQueue(opts)
