@@ -97,16 +97,16 @@ func (c *Conn) closeNet() error {
 // buffer is full) and in c.wtryErr a real failure. It never waits.
 func (c *Conn) tryWrite(fd uintptr) bool {
 	for {
-		n, err := syscall.Write(int(fd), c.wtry)
+		n, e := sysWrite(fd, c.wtry)
 		switch {
-		case err == syscall.EINTR:
+		case e == syscall.EINTR:
 			continue
-		case err == syscall.EAGAIN:
+		case e == syscall.EAGAIN:
 			c.wtryN, c.wtryErr = 0, nil
-		case err != nil:
-			c.wtryN, c.wtryErr = 0, os.NewSyscallError("write", err)
+		case e != 0:
+			c.wtryN, c.wtryErr = 0, os.NewSyscallError("write", e)
 		default:
-			c.wtryN, c.wtryErr = n, nil
+			c.wtryN, c.wtryErr = int(n), nil
 		}
 		return true
 	}
