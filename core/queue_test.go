@@ -158,26 +158,43 @@ func TestWriteTimeout(t *testing.T) {
 // passed: the deadline is only set when a write has to wait, and then
 // kept ahead.
 func TestWriteAfterBlockedWrite(t *testing.T) {
-	const timeout = 300 * time.Millisecond
+	const timeout = time.Second
 	h := serverSide{newRecorder(), make(chan *Conn, 1)}
 	addr := serve(t, &Upgrader{ServerOptions: &ServerOptions{WriteTimeout: timeout}}, h)
 	c := connect(t, addr)
 	conn := <-h.conns
-	// The client reads nothing for 100 ms: the writer fills the socket,
-	// and its next write waits until the client starts reading.
+	// The client reads nothing until a write is stuck on the full socket
+	// (no write has finished for 50 ms); then it reads, the stuck write
+	// goes through, and the writer stops.
+	var writes atomic.Int64
+	stop := make(chan struct{})
 	waited := make(chan error, 1)
 	go func() {
 		payload := make([]byte, 4<<10)
 		for {
-			start := time.Now()
 			err := conn.Write(OpcodeBinary, payload)
-			if err != nil || time.Since(start) > 50*time.Millisecond {
+			writes.Add(1)
+			select {
+			case <-stop:
+				waited <- err
+				return
+			default:
+			}
+			if err != nil {
 				waited <- err
 				return
 			}
 		}
 	}()
-	time.Sleep(100 * time.Millisecond)
+	for last := int64(-1); ; {
+		time.Sleep(50 * time.Millisecond)
+		n := writes.Load()
+		if n == last {
+			break
+		}
+		last = n
+	}
+	close(stop)
 	drained := make(chan struct{})
 	go func() {
 		defer close(drained)
@@ -190,7 +207,8 @@ func TestWriteAfterBlockedWrite(t *testing.T) {
 	if err := <-waited; err != nil {
 		t.Fatalf("write that waited for a slow reader: %v", err)
 	}
-	time.Sleep(2 * timeout)
+	// Past the deadline that write put on the socket.
+	time.Sleep(timeout + timeout/4)
 	if err := conn.Write(OpcodeBinary, []byte("later")); err != nil {
 		t.Fatalf("write after the first deadline passed: %v", err)
 	}
