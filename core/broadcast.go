@@ -44,16 +44,17 @@ func NewBroadcaster(op Opcode, payload []byte) *Broadcaster {
 // own drainer does, after the broadcast pass, so that broadcasts that
 // follow one another close together reach each connection in one writev
 // (a sender's loop stays short, and the writes spread over the cores). It
-// returns ErrWriteQueueFull when the policy dropped the message and
-// ErrConnClosed when the connection has ended; a write that fails later is
-// reported by the connection's OnError.
+// returns ErrWriteQueueFull when the policy dropped the message, an error
+// wrapping net.ErrClosed when the connection has ended, and nil once the
+// message is queued; a write that fails later is reported by the
+// connection's OnError.
 func (b *Broadcaster) Broadcast(c *Conn) error {
 	if !c.server {
 		return c.queueMessage(b.op, b.payload, nil)
 	}
 	kind := 0
 	if c.compresses(b.op, b.payload) && !c.ownContext(b.op, b.payload) {
-		kind = c.deflate.level(c.opts) + 3
+		kind = c.deflate.level(c.cfg) + 3
 	}
 	b.refs.Add(1)
 	return c.enqueue(outFrame{b: b.frame(kind), bc: b, queued: true})

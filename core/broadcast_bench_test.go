@@ -38,11 +38,12 @@ func BenchmarkBroadcast(b *testing.B) {
 					b.Skip(err)
 				}
 				defer null.Close()
-				conns[i] = u.NewConn(sinkConn{null}, nil, nil, nil, echoHandler{})
+				conns[i] = newConn(u.group(), sinkConn{null}, nil, nil, nil, echoHandler{}, true)
+				u.group().track(conns[i])
 			}
 			benchmarkBroadcast(b, conns, payload)
 			for _, c := range conns {
-				u.untrack(c)
+				u.group().untrack(c)
 			}
 		})
 	}

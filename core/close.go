@@ -10,14 +10,53 @@ import (
 	"github.com/gwsgo/gws/core/internal/bufpool"
 )
 
+// Errors a connection is failed with, as the Err of its *CloseError;
+// callers branch on the CloseError's Code.
+var (
+	errProtocol      = errors.New("gws: protocol error")
+	errInvalidUTF8   = errors.New("gws: invalid UTF-8")
+	errMessageTooBig = errors.New("gws: message too big")
+)
+
+// CloseError is the error a connection ends with when it was failed, or
+// closed by a close frame; Code is the close code sent or received.
+type CloseError struct {
+	Code   Code
+	Reason string
+	Err    error // the cause, for errors.Is
+}
+
+func (e *CloseError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("gws: close %d: %v", e.Code, e.Err)
+	}
+	return fmt.Sprintf("gws: close %d %s", e.Code, e.Reason)
+}
+
+func (e *CloseError) Unwrap() error { return e.Err }
+
+// protocolError builds the error that fails a connection with code.
+func protocolError(code Code, cause error, format string, args ...any) *CloseError {
+	msg := fmt.Sprintf(format, args...)
+	return &CloseError{Code: code, Reason: msg, Err: fmt.Errorf("%w: %s", cause, msg)}
+}
+
+// Close drops the TCP connection without a close handshake; the
+// connection then ends with OnClose(CloseAbnormal). Use WriteClose for an
+// orderly close.
+func (c *Conn) Close() error {
+	c.closing.Store(true)
+	return c.closeNet()
+}
+
 // WriteClose starts the closing handshake: it sends a close frame with code
 // and reason (the reason is cut to the 123 bytes a close frame can carry)
 // and waits up to ServerOptions.CloseTimeout for the peer's answer before
-// dropping the connection. Later writes return ErrConnClosed.
+// dropping the connection. Later writes return errClosed.
 func (c *Conn) WriteClose(code Code, reason []byte) error {
 	err := c.sendClose(code, reason)
 	if err == nil {
-		c.nc.SetReadDeadline(time.Now().Add(c.opts.CloseTimeout))
+		c.nc.SetReadDeadline(time.Now().Add(c.cfg.closeTimeout))
 	}
 	return err
 }
@@ -51,20 +90,20 @@ func (c *Conn) readClose(p []byte) error {
 	var reason []byte
 	switch {
 	case len(p) == 1:
-		return protocolError(CloseProtocolError, ErrProtocol, "close frame with a 1-byte payload")
+		return protocolError(CloseProtocolError, errProtocol, "close frame with a 1-byte payload")
 	case len(p) >= 2:
 		code = Code(binary.BigEndian.Uint16(p))
 		if !code.validOnWire() {
-			return protocolError(CloseProtocolError, ErrProtocol, "invalid close code %d", code)
+			return protocolError(CloseProtocolError, errProtocol, "invalid close code %d", code)
 		}
 		reason = p[2:]
-		if !c.opts.SkipUTF8Validation && !utf8.Valid(reason) {
-			return protocolError(CloseInvalidPayload, ErrInvalidUTF8, "close reason is not UTF-8")
+		if !c.cfg.skipUTF8 && !utf8.Valid(reason) {
+			return protocolError(CloseInvalidPayload, errInvalidUTF8, "close reason is not UTF-8")
 		}
 	}
 	c.peerCode = code
 	c.peerReason = append([]byte(nil), reason...)
-	if err := c.sendClose(code, nil); err != nil && !errors.Is(err, ErrConnClosed) {
+	if err := c.sendClose(code, nil); err != nil && !errors.Is(err, errClosed) {
 		return err
 	}
 	return errPeerClosed
@@ -72,7 +111,7 @@ func (c *Conn) readClose(p []byte) error {
 
 // finish ends the connection after the read loop stopped with err: it fails
 // the connection with a close frame when err is a protocol error, reports
-// the error, drops TCP, releases buffers, cancels Context and calls OnClose,
+// the error, drops TCP, releases buffers, calls OnClose and cancels Context,
 // exactly once.
 func (c *Conn) finish(err error) {
 	code, reason := CloseAbnormal, []byte(nil)
@@ -110,11 +149,16 @@ func (c *Conn) finish(err error) {
 	}
 	c.wq.mu.Lock()
 	c.wq.ended = true
+	if c.wq.room != nil {
+		// Wake SlowBlock writers waiting for room: there will be none.
+		close(c.wq.room)
+		c.wq.room = nil
+	}
 	queued := c.wq.items
 	c.wq.items = nil
 	c.wq.mu.Unlock()
 	for i := range queued {
-		queued[i].release(ErrConnClosed)
+		queued[i].release(errClosed)
 	}
 	c.wq.drained.Wait()
 	c.releaseBuffer()
@@ -130,7 +174,6 @@ func (c *Conn) finish(err error) {
 		bufpool.Put(c.peerWindow)
 		c.peerWindow = nil
 	}
-	c.cancel()
 	c.endMu.Lock()
 	c.ended = true
 	hooks := c.hooks
@@ -139,13 +182,16 @@ func (c *Conn) finish(err error) {
 	for _, f := range hooks {
 		f()
 	}
-	defer c.up.untrack(c) // after OnClose: Shutdown waits for it
+	// After OnClose, even if it panics: Shutdown waits for untrack, and
+	// whoever waits on Context may count on OnClose having run.
+	defer c.g.untrack(c)
+	defer c.cancel()
 	c.handler.OnClose(c, code, reason)
 }
 
 func (c *Conn) report(err error) {
-	if c.opts.LogEnabled {
-		c.opts.Logger.Warn("gws: connection error", "remote", c.nc.RemoteAddr().String(), "err", err)
+	if l := c.cfg.logger; l != nil {
+		l.Warn("gws: connection error", "remote", c.nc.RemoteAddr().String(), "err", err)
 	}
 	c.handler.OnError(c, err)
 }
@@ -160,11 +206,71 @@ func (c *Conn) linger() {
 	if !ok || hc.CloseWrite() != nil {
 		return
 	}
-	c.nc.SetReadDeadline(time.Now().Add(min(c.opts.CloseTimeout, time.Second)))
+	c.nc.SetReadDeadline(time.Now().Add(min(c.cfg.closeTimeout, time.Second)))
 	var sink [512]byte
 	for {
 		if _, err := c.nc.Read(sink[:]); err != nil {
 			return
 		}
 	}
+}
+
+// closeAsync queues a close frame, past any queue limit, and arms the
+// close timeout once it is written.
+func (c *Conn) closeAsync(code Code, reason []byte) {
+	p := encodeClose(code, reason)
+	buf, start := c.encode(OpcodeClose, *p)
+	bufpool.Put(p)
+	f := outFrame{b: (*buf)[start:], buf: buf, isClose: true, callback: func(err error) {
+		if err == nil {
+			c.nc.SetReadDeadline(time.Now().Add(c.cfg.closeTimeout))
+		}
+	}}
+	c.wq.mu.Lock()
+	c.push(f)
+}
+
+// tryClose sends a close frame if the connection can take it at once: a
+// slow consumer's socket buffer is usually full, and a writer may hold the
+// write lock for as long as WriteTimeout, so this neither waits for the
+// lock nor lets the write block.
+func (c *Conn) tryClose(code Code, reason string) {
+	if !c.wmu.TryLock() {
+		return
+	}
+	defer c.wmu.Unlock()
+	p := encodeClose(code, []byte(reason))
+	buf, start := c.encode(OpcodeClose, *p)
+	bufpool.Put(p)
+	if !c.closeSent {
+		c.closeSent = true
+		c.wdeadline.Store(deadlineUnknown)
+		c.nc.SetWriteDeadline(time.Now().Add(10 * time.Millisecond))
+		c.nc.Write((*buf)[start:])
+	}
+	bufpool.Put(buf)
+}
+
+// fail drops the connection for a reason of gws's own; the read loop then
+// reports err with OnError and its code with OnClose. It reports whether
+// this call was the one that dropped it.
+func (c *Conn) fail(err *CloseError) bool {
+	if !c.localErr.CompareAndSwap(nil, err) {
+		return false
+	}
+	c.closing.Store(true)
+	c.closeNet()
+	return true
+}
+
+// onEnd registers f to run when the connection ends, before OnClose; it
+// reports false, without registering, if the connection has ended already.
+func (c *Conn) onEnd(f func()) bool {
+	c.endMu.Lock()
+	defer c.endMu.Unlock()
+	if c.ended {
+		return false
+	}
+	c.hooks = append(c.hooks, f)
+	return true
 }

@@ -13,16 +13,18 @@ import (
 	"github.com/gwsgo/gws/core/internal/utf8v"
 )
 
-// Conn is one WebSocket connection. Its write methods are safe for
-// concurrent use; each writes one whole frame. Events are delivered by
-// ReadLoop.
+// Conn is one WebSocket connection, on the server side (from Upgrade,
+// UpgradeRequest or Accept) or the client side (from Dial). Its events go
+// to its EventHandler from a goroutine of its own; its write methods are
+// safe for concurrent use, and each writes one whole frame.
 type Conn struct {
 	// Storage holds values for the life of the connection; it is the
 	// Request's Storage from the handshake.
 	Storage *Storage
 
-	// Context carries the values of the handshake request's context and is
-	// cancelled when the connection ends.
+	// Context carries the values of the handshake request's context (on a
+	// client, Dial's) and is cancelled once the connection has ended and
+	// OnClose has returned: <-Context.Done() waits for the end.
 	Context context.Context
 
 	cancel      context.CancelFunc
@@ -33,8 +35,8 @@ type Conn struct {
 	writeAllFn  func(fd uintptr) bool // c.writeAll, likewise
 	drainFn     func()                // c.drain, likewise, so starting a drainer does not allocate
 	server      bool
-	up          *Upgrader
-	opts        *ServerOptions
+	g           *group
+	cfg         *config // g.cfg, read on every frame
 	handler     EventHandler
 	subProtocol string
 
@@ -96,9 +98,6 @@ type Conn struct {
 // RemoteAddr returns the peer's network address.
 func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 
-// LocalAddr returns the local network address.
-func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
-
 // NetConn returns the underlying connection, for its addresses, its type
 // and its TLS state. Reading or writing it corrupts the WebSocket stream,
 // and closing it from an event handler never returns (the handler runs
@@ -108,34 +107,83 @@ func (c *Conn) NetConn() net.Conn { return c.nc }
 // SubProtocol returns the subprotocol negotiated in the handshake, or "".
 func (c *Conn) SubProtocol() string { return c.subProtocol }
 
-// SetDeadline sets the read and write deadline to d from now, as a
-// heartbeat does after each pong; d <= 0 removes it. A read that reaches the
-// deadline ends the connection with OnError and then OnClose(1006).
-func (c *Conn) SetDeadline(d time.Duration) error {
-	var t time.Time
+// SetDeadline sets the read and write deadline of the connection, as
+// net.Conn.SetDeadline does; the zero time removes it. A heartbeat moves it
+// ahead after each pong. A read that reaches the deadline ends the
+// connection with OnError and then OnClose(1006).
+func (c *Conn) SetDeadline(t time.Time) error {
 	var wd int64
-	if d > 0 {
-		t = time.Now().Add(d)
+	if !t.IsZero() {
 		wd = deadlineUnknown
 	}
 	c.wdeadline.Store(wd)
 	return c.nc.SetDeadline(t)
 }
 
-// Close drops the TCP connection without a close handshake; ReadLoop then
-// reports OnClose with CloseAbnormal. Use WriteClose for an orderly close.
-func (c *Conn) Close() error {
-	c.closing.Store(true)
-	return c.closeNet()
+// newConn builds a connection of group g, for the server side or the
+// client side; g.track publishes it to Shutdown and the heartbeat, and
+// start delivers its events.
+func newConn(g *group, nc net.Conn, buffered []byte, r *Request, resp *Response, h EventHandler, server bool) *Conn {
+	parent := context.Background()
+	if r != nil && r.Request != nil {
+		// Keep the request's values (auth, tracing) but not its
+		// cancellation, which net/http fires when the handler returns.
+		parent = context.WithoutCancel(r.Context())
+	}
+	ctx, cancel := context.WithCancel(parent)
+	c := &Conn{
+		Context: ctx,
+		cancel:  cancel,
+		nc:      nc,
+		server:  server,
+		g:       g,
+		cfg:     g.cfg,
+		handler: h,
+	}
+	c.drainFn = c.drain
+	if r != nil {
+		c.Storage = r.Storage
+	}
+	if c.Storage == nil {
+		c.Storage = new(Storage)
+	}
+	if resp != nil {
+		c.subProtocol = resp.SubProtocol
+		c.deflate = resp.deflate
+	}
+	if raw := rawConnOf(nc); raw != nil {
+		c.raw = raw
+		c.readyFn = c.tryRead
+		c.writeFn = c.tryWrite
+		c.writeAllFn = c.writeAll
+		raw.Control(func(fd uintptr) { c.inq = enableInq(fd) })
+	}
+	if g.cfg.parallel {
+		c.pq = newParallelQueue(g.cfg)
+	}
+	if len(buffered) > 0 {
+		c.takeBuffer(len(buffered))
+		c.rend = copy(*c.rbuf, buffered)
+	}
+	return c
+}
+
+// start delivers the connection's events on a goroutine of its own, and
+// closes the connection with 1001 when ctx is done.
+func (c *Conn) start(ctx context.Context) {
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() {
+			c.closeAsync(CloseGoingAway, []byte("going away"))
+		})
+		c.onEnd(func() { stop() })
+	}
+	go c.readLoop()
 }
 
 func (c *Conn) takeBuffer(n int) {
-	c.rbuf = bufpool.Get(max(n, c.opts.ReadBufferSize))
+	c.rbuf = bufpool.Get(max(n, c.cfg.readBuffer))
 	c.rpos, c.rend = 0, 0
 }
-
-// Compressed reports whether permessage-deflate was negotiated.
-func (c *Conn) Compressed() bool { return c.deflate != nil }
 
 // releaseIfIdle gives the read buffer back when no frame is in flight.
 func (c *Conn) releaseIfIdle() {
@@ -156,28 +204,4 @@ func (c *Conn) releaseBuffer() {
 		c.rbuf = nil
 	}
 	c.rpos, c.rend = 0, 0
-}
-
-// fail drops the connection for a reason of gws's own; ReadLoop then
-// reports err with OnError and its code with OnClose. It reports whether
-// this call was the one that dropped it.
-func (c *Conn) fail(err *CloseError) bool {
-	if !c.localErr.CompareAndSwap(nil, err) {
-		return false
-	}
-	c.closing.Store(true)
-	c.closeNet()
-	return true
-}
-
-// onEnd registers f to run when the connection ends, before OnClose; it
-// reports false, without registering, if the connection has ended already.
-func (c *Conn) onEnd(f func()) bool {
-	c.endMu.Lock()
-	defer c.endMu.Unlock()
-	if c.ended {
-		return false
-	}
-	c.hooks = append(c.hooks, f)
-	return true
 }

@@ -66,23 +66,23 @@ func TestProtocolViolations(t *testing.T) {
 		code  Code
 		cause error
 	}{
-		{"unmasked", unmasked(), CloseProtocolError, ErrProtocol},
-		{"rsv1", encode(0x80|frame.Rsv1|frame.OpText, []byte("a")), CloseProtocolError, ErrProtocol},
-		{"rsv3", encode(0x80|frame.Rsv3|frame.OpBinary, nil), CloseProtocolError, ErrProtocol},
-		{"opcode 3", encode(0x80|3, nil), CloseProtocolError, ErrProtocol},
-		{"opcode 11", encode(0x80|11, nil), CloseProtocolError, ErrProtocol},
-		{"fragmented ping", encode(frame.OpPing, []byte("a")), CloseProtocolError, ErrProtocol},
-		{"ping over 125", encode(0x80|frame.OpPing, make([]byte, 126)), CloseProtocolError, ErrProtocol},
-		{"lone continuation", encode(0x80|frame.OpContinuation, []byte("a")), CloseProtocolError, ErrProtocol},
-		{"text inside text", append(encode(frame.OpText, []byte("a")), encode(0x80|frame.OpText, []byte("b"))...), CloseProtocolError, ErrProtocol},
-		{"bad utf8", encode(0x80|frame.OpText, []byte("\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80")), CloseInvalidPayload, ErrInvalidUTF8},
-		{"utf8 cut at end", encode(0x80|frame.OpText, []byte("ab\xe2\x82")), CloseInvalidPayload, ErrInvalidUTF8},
-		{"close 1 byte", encode(0x80|frame.OpClose, []byte{3}), CloseProtocolError, ErrProtocol},
-		{"close code 999", encode(0x80|frame.OpClose, closePayload(999, "")), CloseProtocolError, ErrProtocol},
-		{"close code 1005", encode(0x80|frame.OpClose, closePayload(1005, "")), CloseProtocolError, ErrProtocol},
-		{"close code 5000", encode(0x80|frame.OpClose, closePayload(5000, "")), CloseProtocolError, ErrProtocol},
-		{"close reason not utf8", encode(0x80|frame.OpClose, closePayload(1000, "\xff")), CloseInvalidPayload, ErrInvalidUTF8},
-		{"too big", encode(0x80|frame.OpBinary, make([]byte, 1025)), CloseMessageTooBig, ErrMessageTooBig},
+		{"unmasked", unmasked(), CloseProtocolError, errProtocol},
+		{"rsv1", encode(0x80|frame.Rsv1|frame.OpText, []byte("a")), CloseProtocolError, errProtocol},
+		{"rsv3", encode(0x80|frame.Rsv3|frame.OpBinary, nil), CloseProtocolError, errProtocol},
+		{"opcode 3", encode(0x80|3, nil), CloseProtocolError, errProtocol},
+		{"opcode 11", encode(0x80|11, nil), CloseProtocolError, errProtocol},
+		{"fragmented ping", encode(frame.OpPing, []byte("a")), CloseProtocolError, errProtocol},
+		{"ping over 125", encode(0x80|frame.OpPing, make([]byte, 126)), CloseProtocolError, errProtocol},
+		{"lone continuation", encode(0x80|frame.OpContinuation, []byte("a")), CloseProtocolError, errProtocol},
+		{"text inside text", append(encode(frame.OpText, []byte("a")), encode(0x80|frame.OpText, []byte("b"))...), CloseProtocolError, errProtocol},
+		{"bad utf8", encode(0x80|frame.OpText, []byte("\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80")), CloseInvalidPayload, errInvalidUTF8},
+		{"utf8 cut at end", encode(0x80|frame.OpText, []byte("ab\xe2\x82")), CloseInvalidPayload, errInvalidUTF8},
+		{"close 1 byte", encode(0x80|frame.OpClose, []byte{3}), CloseProtocolError, errProtocol},
+		{"close code 999", encode(0x80|frame.OpClose, closePayload(999, "")), CloseProtocolError, errProtocol},
+		{"close code 1005", encode(0x80|frame.OpClose, closePayload(1005, "")), CloseProtocolError, errProtocol},
+		{"close code 5000", encode(0x80|frame.OpClose, closePayload(5000, "")), CloseProtocolError, errProtocol},
+		{"close reason not utf8", encode(0x80|frame.OpClose, closePayload(1000, "\xff")), CloseInvalidPayload, errInvalidUTF8},
+		{"too big", encode(0x80|frame.OpBinary, make([]byte, 1025)), CloseMessageTooBig, errMessageTooBig},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -186,8 +186,8 @@ func TestServerInitiatedClose(t *testing.T) {
 	if err := conn.WriteClose(CloseGoingAway, []byte("restart")); err != nil {
 		t.Fatal(err)
 	}
-	if err := conn.WriteString("late"); !errors.Is(err, ErrConnClosed) {
-		t.Fatalf("write after close: %v, want ErrConnClosed", err)
+	if err := conn.WriteString("late"); !errors.Is(err, errClosed) {
+		t.Fatalf("write after close: %v, want errClosed", err)
 	}
 	c.expect(frame.OpClose, closePayload(CloseGoingAway, "restart"))
 	c.send(0x80|frame.OpClose, closePayload(CloseGoingAway, ""))

@@ -41,7 +41,7 @@ func TestNegotiateDeflate(t *testing.T) {
 	}
 	for _, c := range cases {
 		h := http.Header{"Sec-Websocket-Extensions": {c.offer}}
-		_, answer, ok := negotiateDeflate(h, c.opts.withDefaults())
+		_, answer, ok := negotiateDeflate(h, c.opts.config())
 		if answer != c.answer || ok != (c.answer != "") {
 			t.Errorf("offer %q: answer %q (%v), want %q", c.offer, answer, ok, c.answer)
 		}
@@ -132,10 +132,10 @@ func TestCompressedEcho(t *testing.T) {
 		for _, n := range []int{0, 16, 511, 512, 4096, 65536, 200000} {
 			msg := []byte(strings.Repeat("All work and no play makes Jack a dull boy. ", n/44+1)[:n])
 			c.send(0x80|frame.Rsv1|frame.OpText, up.compress(msg))
-			c.expectMessage(down, frame.OpText, msg, n >= DefaultCompressThreshold)
+			c.expectMessage(down, frame.OpText, msg, n >= 512)
 			// An uncompressed message on a compressing connection is fine.
 			c.send(0x80|frame.OpBinary, msg)
-			c.expectMessage(down, frame.OpBinary, msg, n >= DefaultCompressThreshold)
+			c.expectMessage(down, frame.OpBinary, msg, n >= 512)
 		}
 		// A compressed message in fragments: RSV1 on the first frame only.
 		msg := bytes.Repeat([]byte("fragmented "), 100)
@@ -222,7 +222,7 @@ func TestDecompressionBomb(t *testing.T) {
 	if grown := after.TotalAlloc - before.TotalAlloc; grown > 16*limit {
 		t.Fatalf("server allocated %d bytes inflating a bomb capped at %d", grown, limit)
 	}
-	if !errors.Is(rec.errs[0], ErrMessageTooBig) {
+	if !errors.Is(rec.errs[0], errMessageTooBig) {
 		t.Fatalf("OnError got %v", rec.errs[0])
 	}
 }

@@ -3,14 +3,13 @@ package gws
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -18,209 +17,55 @@ import (
 	"time"
 )
 
-// DefaultDialTimeout bounds a whole Dial (TCP, proxy, TLS and the HTTP
-// exchange) when ClientOptions.HandshakeTimeout is zero.
-const DefaultDialTimeout = 30 * time.Second
-
 // maxResponseHead bounds the status line and headers of the server's
 // answer, so that a hostile server cannot feed Dial headers until memory
 // runs out.
 const maxResponseHead = 1 << 20
 
-// ClientOptions configures Dial and the connection it makes. Every field's
-// zero value means the default given in its comment, so a nil
-// *ClientOptions is a safe, standard configuration.
-type ClientOptions struct {
-	// Header holds extra headers for the opening handshake request, such as
-	// Origin, Authorization or Cookie. A Host entry replaces the host the
-	// request is sent with. The headers Dial writes itself (Upgrade,
-	// Connection and the Sec-WebSocket-* headers) are refused.
-	Header http.Header
-
-	// SubProtocols lists the subprotocols to offer, in order of preference.
-	// The server picks at most one; Conn.SubProtocol reports it.
-	SubProtocols []string
-
-	// TLSConfig configures TLS for wss:// URLs and for https:// proxies;
-	// nil means the zero tls.Config. Its ServerName defaults to the URL's
-	// host, and its NextProtos is always "http/1.1", the only protocol
-	// WebSocket runs over.
-	TLSConfig *tls.Config
-
-	// Proxy returns the proxy for a request, or nil for none, as
-	// http.Transport.Proxy does; it sees the request with an http or https
-	// URL. nil means http.ProxyFromEnvironment (HTTP_PROXY, HTTPS_PROXY and
-	// NO_PROXY, which never proxy loopback addresses). Proxies with an http
-	// or https URL are supported, through CONNECT; credentials in the URL
-	// are sent as Basic authorization.
-	Proxy func(*http.Request) (*url.URL, error)
-
-	// ProxyConnectHeader holds extra headers for the CONNECT request sent
-	// to a proxy.
-	ProxyConnectHeader http.Header
-
-	// NetDial opens the transport connection to the server or to the proxy,
-	// for custom transports (a Unix socket, an in-memory pipe, a dialer with
-	// its own timeouts). network is "tcp" and addr is host:port. nil means
-	// a net.Dialer.
-	NetDial func(ctx context.Context, network, addr string) (net.Conn, error)
-
-	// HandshakeTimeout bounds the whole of Dial when ctx has no earlier
-	// deadline. Default DefaultDialTimeout (30 s); negative means ctx alone.
-	HandshakeTimeout time.Duration
-
-	// CompressEnabled offers permessage-deflate (RFC 7692), as browsers do:
-	// "permessage-deflate; client_max_window_bits", plus
-	// client_no_context_takeover unless ClientContextTakeover is set. The
-	// server may then keep its compression context between messages, and
-	// the connection keeps the window it needs to inflate them (up to
-	// 32 KiB, from the first compressed message on). Off by default.
-	CompressEnabled bool
-
-	// CompressLevel is the compress/flate level, 1 (BestSpeed) to 9
-	// (BestCompression); 0 means 1. When the server limits the client's
-	// window below 32 KiB (client_max_window_bits < 15), gws compresses
-	// with flate.HuffmanOnly, whose output fits any window.
-	CompressLevel int
-
-	// CompressThreshold is the smallest message, in bytes, that gws
-	// compresses. Default 512.
-	CompressThreshold int
-
-	// ClientContextTakeover keeps the client's compression history from one
-	// message to the next, when the server allows it, for a better ratio at
-	// the cost of a flate writer of the connection's own (about 600 KiB).
-	// Off by default: each message is compressed alone with pooled writers.
-	ClientContextTakeover bool
-
-	// ServerNoContextTakeover asks the server to compress each message alone
-	// (server_no_context_takeover), which spares the connection the window
-	// it would keep to inflate with; a server that refuses fails the
-	// handshake. Off by default.
-	ServerNoContextTakeover bool
-
-	// LogEnabled logs connection errors through Logger. Off by default.
-	LogEnabled bool
-
-	// Logger receives the logs when LogEnabled is set; nil means
-	// slog.Default().
-	Logger *slog.Logger
-
-	// ReadMaxPayloadSize is the largest message, in bytes, the server may
-	// send; a larger one fails the connection with close code 1009 before
-	// any of it is buffered. Default 16 MiB.
-	ReadMaxPayloadSize int
-
-	// ReadBufferSize is the size of the buffer the connection borrows from
-	// the pool while bytes are arriving. Default 4 KiB.
-	ReadBufferSize int
-
-	// WriteTimeout bounds every frame write; a write that times out fails
-	// the connection. Default 10 s; negative means no limit.
-	WriteTimeout time.Duration
-
-	// CloseTimeout is how long to wait for the server's answer after
-	// sending a close frame before dropping the TCP connection. Default 5 s.
-	CloseTimeout time.Duration
-
-	// PingInterval turns on the heartbeat: gws pings the server this often
-	// and drops the connection if it has sent nothing (no pong, no message)
-	// for PingTimeout after a ping. 0 (the default) leaves heartbeats to the
-	// application.
-	PingInterval time.Duration
-
-	// PingTimeout is how long after a ping a silent server is dropped.
-	// Default: PingInterval.
-	PingTimeout time.Duration
-
-	// SkipUTF8Validation turns off the check that text messages and close
-	// reasons are valid UTF-8. The check is on by default, as RFC 6455
-	// requires.
-	SkipUTF8Validation bool
-}
-
-func (o *ClientOptions) withDefaults() *ClientOptions {
-	var c ClientOptions
-	if o != nil {
-		c = *o
-	}
-	if c.HandshakeTimeout == 0 {
-		c.HandshakeTimeout = DefaultDialTimeout
-	}
-	if c.Proxy == nil {
-		c.Proxy = http.ProxyFromEnvironment
-	}
-	if c.NetDial == nil {
-		var d net.Dialer
-		c.NetDial = d.DialContext
-	}
-	return &c
-}
-
-// serverOptions carries the settings a Conn reads, which are shared with
-// the server side.
-func (o *ClientOptions) serverOptions() *ServerOptions {
-	return &ServerOptions{
-		LogEnabled:         o.LogEnabled,
-		CompressEnabled:    o.CompressEnabled,
-		CompressLevel:      o.CompressLevel,
-		CompressThreshold:  o.CompressThreshold,
-		Logger:             o.Logger,
-		ReadMaxPayloadSize: o.ReadMaxPayloadSize,
-		ReadBufferSize:     o.ReadBufferSize,
-		WriteTimeout:       o.WriteTimeout,
-		CloseTimeout:       o.CloseTimeout,
-		SkipUTF8Validation: o.SkipUTF8Validation,
-		PingInterval:       o.PingInterval,
-		PingTimeout:        o.PingTimeout,
-	}
-}
-
-// ErrBadURL is returned by Dial for a URL it cannot dial.
-var ErrBadURL = errors.New("gws: bad WebSocket URL")
-
 // Dial opens a WebSocket connection to url (ws:// or wss://; http:// and
 // https:// are taken to mean the same) and returns it with the server's
-// handshake response. The connection's events go to h once the caller runs
-// c.ReadLoop, on the goroutine of its choice, exactly as on the server
-// side; until then no frame is read, so pings go unanswered.
+// handshake response. The connection's events go to h from a goroutine of
+// their own, exactly as on the server side, starting with OnOpen.
 //
 // ctx bounds the handshake only: cancelling it after Dial has returned
 // does not end the connection, whose Context keeps ctx's values. A nil
 // opts means the defaults documented on ClientOptions.
 //
 // When the server answers but refuses or botches the handshake, the error
-// wraps a *DialError and the response is returned too, its Body holding
-// the first bytes of the body. Other failures (DNS, TCP, proxy, TLS, a
-// timeout) return a nil response.
+// wraps a *HandshakeError and the response is returned too, its Body
+// holding the first bytes of the body. Other failures (a bad URL, DNS,
+// TCP, proxy, TLS, a timeout) return a nil response.
 func Dial(ctx context.Context, rawURL string, h EventHandler, opts *ClientOptions) (*Conn, *http.Response, error) {
-	o := opts.withDefaults()
+	if opts == nil {
+		opts = &ClientOptions{}
+	}
 	u, err := parseWebSocketURL(rawURL)
 	if err != nil {
 		return nil, nil, err
 	}
 	fail := func(err error) error { return fmt.Errorf("gws: dial %s: %w", u.Redacted(), err) }
-	if o.HandshakeTimeout > 0 {
+	if t := cmp.Or(opts.HandshakeTimeout, 30*time.Second); t > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, o.HandshakeTimeout)
+		ctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
 	}
-	req, key, err := newHandshakeRequest(ctx, u, o)
+	g := &group{cfg: opts.config()}
+	req, key, err := newHandshakeRequest(ctx, u, opts, g.cfg)
 	if err != nil {
 		return nil, nil, fail(err)
 	}
-	nc, resp, deflate, buffered, err := o.handshake(ctx, req, key)
+	nc, resp, deflate, buffered, err := opts.handshake(ctx, req, key, g.cfg)
 	if err != nil {
 		return nil, resp, fail(err)
 	}
-	up := &Upgrader{ServerOptions: o.serverOptions()}
 	agreed := &Response{
 		Header:      resp.Header,
 		SubProtocol: strings.TrimSpace(resp.Header.Get("Sec-WebSocket-Protocol")),
 		deflate:     deflate,
 	}
-	c := up.newConn(nc, buffered, &Request{Request: req, Storage: NewStorage()}, agreed, h, false)
-	up.track(c)
+	c := newConn(g, nc, buffered, &Request{Request: req}, agreed, h, false)
+	g.track(c)
+	c.start(context.Background())
 	return c, resp, nil
 }
 
@@ -229,7 +74,7 @@ func Dial(ctx context.Context, rawURL string, h EventHandler, opts *ClientOption
 func parseWebSocketURL(rawURL string) (*url.URL, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadURL, err)
+		return nil, fmt.Errorf("gws: bad WebSocket URL: %w", err)
 	}
 	switch u.Scheme {
 	case "ws", "wss":
@@ -238,10 +83,10 @@ func parseWebSocketURL(rawURL string) (*url.URL, error) {
 	case "https":
 		u.Scheme = "wss"
 	default:
-		return nil, fmt.Errorf("%w %q: scheme must be ws or wss", ErrBadURL, u.Redacted())
+		return nil, fmt.Errorf("gws: bad WebSocket URL %q: scheme must be ws or wss", u.Redacted())
 	}
 	if u.Host == "" || u.Opaque != "" {
-		return nil, fmt.Errorf("%w %q: no host", ErrBadURL, u.Redacted())
+		return nil, fmt.Errorf("gws: bad WebSocket URL %q: no host", u.Redacted())
 	}
 	// RFC 6455 §3: fragments have no meaning in WebSocket URIs.
 	u.Fragment, u.RawFragment = "", ""
@@ -270,7 +115,7 @@ var reservedRequestHeaders = []string{
 // newHandshakeRequest builds the opening handshake (RFC 6455 §4.1) with a
 // fresh key. Its URL has an http or https scheme, as proxy functions
 // expect.
-func newHandshakeRequest(ctx context.Context, u *url.URL, o *ClientOptions) (*http.Request, string, error) {
+func newHandshakeRequest(ctx context.Context, u *url.URL, o *ClientOptions, cfg *config) (*http.Request, string, error) {
 	hu := *u
 	hu.Scheme = "http"
 	if u.Scheme == "wss" {
@@ -311,8 +156,8 @@ func newHandshakeRequest(ctx context.Context, u *url.URL, o *ClientOptions) (*ht
 	req.Header["Connection"] = []string{"Upgrade"}
 	req.Header["Sec-Websocket-Key"] = []string{key}
 	req.Header["Sec-Websocket-Version"] = []string{"13"}
-	if o.CompressEnabled {
-		req.Header["Sec-Websocket-Extensions"] = []string{o.deflateOffer()}
+	if cfg.compress {
+		req.Header["Sec-Websocket-Extensions"] = []string{deflateOffer(cfg)}
 	}
 	if len(o.SubProtocols) > 0 {
 		for _, p := range o.SubProtocols {
@@ -325,27 +170,16 @@ func newHandshakeRequest(ctx context.Context, u *url.URL, o *ClientOptions) (*ht
 	return req, key, nil
 }
 
-// isToken reports whether s is an RFC 7230 token, as subprotocol names must
-// be (RFC 6455 §4.1).
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
-}
-
 // handshake connects (through a proxy and TLS as needed), performs the
 // opening handshake and returns the connection, the response and the bytes
 // read past the response. ctx bounds it all. On a refused handshake the
 // response is returned with the error.
-func (o *ClientOptions) handshake(ctx context.Context, req *http.Request, key string) (net.Conn, *http.Response, *deflateParams, []byte, error) {
-	proxyURL, err := o.Proxy(req)
+func (o *ClientOptions) handshake(ctx context.Context, req *http.Request, key string, cfg *config) (net.Conn, *http.Response, *deflateParams, []byte, error) {
+	proxy := o.Proxy
+	if proxy == nil {
+		proxy = http.ProxyFromEnvironment
+	}
+	proxyURL, err := proxy(req)
 	if err != nil {
 		return nil, nil, nil, nil, fmt.Errorf("choosing proxy: %w", err)
 	}
@@ -356,14 +190,18 @@ func (o *ClientOptions) handshake(ctx context.Context, req *http.Request, key st
 			return nil, nil, nil, nil, err
 		}
 	}
-	raw, err := o.NetDial(ctx, "tcp", addr)
+	dial := o.NetDial
+	if dial == nil {
+		dial = new(net.Dialer).DialContext
+	}
+	raw, err := dial(ctx, "tcp", addr)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
 	// The deadline is set when ctx ends rather than from ctx.Deadline, so
 	// that a timed-out read always finds ctx done and reports ctx's error.
 	stop := context.AfterFunc(ctx, func() { raw.SetDeadline(time.Unix(1, 0)) })
-	nc, resp, deflate, buffered, err := o.exchange(ctx, raw, proxyURL, target, req, key)
+	nc, resp, deflate, buffered, err := o.exchange(ctx, raw, proxyURL, target, req, key, cfg)
 	if !stop() {
 		// The context ended first; whatever failed, it is the reason.
 		err = fmt.Errorf("handshake: %w", context.Cause(ctx))
@@ -379,7 +217,7 @@ func (o *ClientOptions) handshake(ctx context.Context, req *http.Request, key st
 }
 
 // exchange does the work of handshake on the transport connection raw.
-func (o *ClientOptions) exchange(ctx context.Context, raw net.Conn, proxyURL *url.URL, target string, req *http.Request, key string) (net.Conn, *http.Response, *deflateParams, []byte, error) {
+func (o *ClientOptions) exchange(ctx context.Context, raw net.Conn, proxyURL *url.URL, target string, req *http.Request, key string, cfg *config) (net.Conn, *http.Response, *deflateParams, []byte, error) {
 	nc := raw
 	var err error
 	if proxyURL != nil {
@@ -398,7 +236,7 @@ func (o *ClientOptions) exchange(ctx context.Context, raw net.Conn, proxyURL *ur
 		return nil, nil, nil, nil, fmt.Errorf("writing handshake request: %w", err)
 	}
 	br := bufio.NewReader(&io.LimitedReader{R: nc, N: maxResponseHead})
-	resp, deflate, err := readHandshakeResponse(br, req, key, o)
+	resp, deflate, err := readHandshakeResponse(br, req, key, cfg)
 	if err != nil {
 		return nil, resp, nil, nil, err
 	}

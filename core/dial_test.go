@@ -93,16 +93,12 @@ func (l *clientLog) waitClosed(t testing.TB) {
 	}
 }
 
-// run starts c's ReadLoop and makes the test wait for its end.
+// run makes the test close c and wait for its end (OnClose returned) when
+// it is over.
 func run(t testing.TB, c *Conn) {
-	done := make(chan struct{})
-	go func() {
-		c.ReadLoop()
-		close(done)
-	}()
 	t.Cleanup(func() {
 		c.Close()
-		<-done
+		c.g.waitAllGone(context.Background())
 	})
 }
 
@@ -232,8 +228,8 @@ func TestDialRejectsMaskedServerFrame(t *testing.T) {
 	})
 	_, _, log := dialRun(t, wsURL(addr, "/"), nil)
 	log.expect(t, "open", "error", "close 1002")
-	if len(log.errs) != 1 || !errors.Is(log.errs[0], ErrProtocol) || !strings.Contains(log.errs[0].Error(), "masked") {
-		t.Fatalf("errors %v, want one wrapping ErrProtocol about masking", log.errs)
+	if len(log.errs) != 1 || !errors.Is(log.errs[0], errProtocol) || !strings.Contains(log.errs[0].Error(), "masked") {
+		t.Fatalf("errors %v, want one wrapping errProtocol about masking", log.errs)
 	}
 }
 
@@ -311,8 +307,8 @@ func TestDialRefusesReservedHeaders(t *testing.T) {
 func TestDialBadURL(t *testing.T) {
 	for _, u := range []string{"ftp://example.com/", "ws://", "ws:example.com", "://x", "example.com/ws"} {
 		_, _, err := Dial(context.Background(), u, newClientLog(), nil)
-		if !errors.Is(err, ErrBadURL) {
-			t.Errorf("Dial(%q): err %v, want ErrBadURL", u, err)
+		if err == nil || !strings.Contains(err.Error(), "bad WebSocket URL") {
+			t.Errorf("Dial(%q): err %v, want a bad URL", u, err)
 		}
 	}
 }
@@ -328,29 +324,29 @@ func TestDialHandshakeRefused(t *testing.T) {
 	}{
 		{"404 with a long body", func(string) string {
 			return fmt.Sprintf("HTTP/1.1 404 Not Found\r\nX-Reason: nope\r\nContent-Length: %d\r\n\r\n%s", len(long), long)
-		}, ErrHandshakeStatus, 404, long[:maxDialErrorBody]},
-		{"200", func(string) string { return "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi" }, ErrHandshakeStatus, 200, "hi"},
+		}, errHandshakeStatus, 404, long[:maxErrorBody]},
+		{"200", func(string) string { return "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi" }, errHandshakeStatus, 200, "hi"},
 		{"no Upgrade", func(k string) string {
-			return "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + AcceptKey(k) + "\r\n\r\n"
-		}, ErrHandshakeUpgrade, 101, ""},
+			return "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + acceptKey(k) + "\r\n\r\n"
+		}, errHandshakeUpgrade, 101, ""},
 		{"no Connection", func(k string) string {
-			return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: " + AcceptKey(k) + "\r\n\r\n"
-		}, ErrHandshakeUpgrade, 101, ""},
+			return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: " + acceptKey(k) + "\r\n\r\n"
+		}, errHandshakeUpgrade, 101, ""},
 		{"wrong accept", func(k string) string {
-			return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + AcceptKey(k+"x") + "\r\n\r\n"
-		}, ErrHandshakeAccept, 101, ""},
+			return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + acceptKey(k+"x") + "\r\n\r\n"
+		}, errHandshakeAccept, 101, ""},
 		{"no accept", func(k string) string {
 			return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
-		}, ErrHandshakeAccept, 101, ""},
+		}, errHandshakeAccept, 101, ""},
 		{"subprotocol not offered", func(k string) string {
-			return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + AcceptKey(k) + "\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n"
-		}, ErrHandshakeSubProtocol, 101, ""},
+			return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + acceptKey(k) + "\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n"
+		}, errHandshakeSubProtocol, 101, ""},
 		{"two subprotocols", func(k string) string {
-			return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + AcceptKey(k) + "\r\nSec-WebSocket-Protocol: chat, chat\r\n\r\n"
-		}, ErrHandshakeSubProtocol, 101, ""},
+			return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + acceptKey(k) + "\r\nSec-WebSocket-Protocol: chat, chat\r\n\r\n"
+		}, errHandshakeSubProtocol, 101, ""},
 		{"extension not offered", func(k string) string {
-			return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + AcceptKey(k) + "\r\nSec-WebSocket-Extensions: x-webkit-deflate-frame\r\n\r\n"
-		}, ErrHandshakeExtension, 101, ""},
+			return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + acceptKey(k) + "\r\nSec-WebSocket-Extensions: x-webkit-deflate-frame\r\n\r\n"
+		}, errHandshakeExtension, 101, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -362,12 +358,12 @@ func TestDialHandshakeRefused(t *testing.T) {
 			if c != nil {
 				t.Fatal("Dial returned a connection")
 			}
-			var de *DialError
+			var de *HandshakeError
 			if !errors.As(err, &de) || !errors.Is(err, tc.cause) {
-				t.Fatalf("err %v, want a DialError wrapping %v", err, tc.cause)
+				t.Fatalf("err %v, want a HandshakeError wrapping %v", err, tc.cause)
 			}
-			if de.StatusCode != tc.status || string(de.Body) != tc.body {
-				t.Fatalf("DialError status %d body %d bytes, want %d and %d bytes", de.StatusCode, len(de.Body), tc.status, len(tc.body))
+			if de.StatusCode != tc.status {
+				t.Fatalf("HandshakeError status %d, want %d", de.StatusCode, tc.status)
 			}
 			if resp == nil || resp.StatusCode != tc.status {
 				t.Fatalf("response %v", resp)
@@ -397,7 +393,7 @@ func TestDialServerHangsUp(t *testing.T) {
 				s.nc.Close()
 			})
 			_, resp, err := Dial(context.Background(), wsURL(addr, "/"), newClientLog(), nil)
-			var de *DialError
+			var de *HandshakeError
 			if err == nil || errors.As(err, &de) || resp != nil {
 				t.Fatalf("err %v, response %v: want a plain error", err, resp)
 			}
@@ -496,29 +492,15 @@ func TestDialNetDial(t *testing.T) {
 	rec.waitClosed(t)
 }
 
-// wsHandler upgrades requests with core alone, the way the net/http
-// adapter does, and runs the connection on the handler's goroutine; wg
-// counts the handlers still running.
+// wsHandler upgrades requests with Upgrade and keeps the handler running
+// until the Upgrader has no connection left; wg counts the handlers still
+// running.
 func wsHandler(u *Upgrader, h EventHandler, wg *sync.WaitGroup) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		wg.Add(1)
 		defer wg.Done()
-		req := NewRequest(r)
-		resp, err := u.Negotiate(req)
-		if err != nil {
-			var he *HandshakeError
-			if errors.As(err, &he) {
-				he.WriteResponse(w)
-			}
-			return
-		}
-		nc, brw, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			return
-		}
-		buffered, _ := brw.Reader.Peek(brw.Reader.Buffered())
-		if c, err := u.Accept(nc, buffered, req, resp, h); err == nil {
-			c.ReadLoop()
+		if _, err := u.Upgrade(context.Background(), w, r, h); err == nil {
+			u.group().waitAllGone(context.Background())
 		}
 	})
 }
@@ -589,7 +571,7 @@ func (p *testProxy) serve(w http.ResponseWriter, r *http.Request) {
 	p.wg.Add(1)
 	defer p.wg.Done()
 	p.mu.Lock()
-	p.seen = append(p.seen, r.Host+"|"+r.Header.Get("X-Proxy-Test"))
+	p.seen = append(p.seen, r.Host)
 	p.mu.Unlock()
 	if r.Method != http.MethodConnect {
 		http.Error(w, "CONNECT only", http.StatusMethodNotAllowed)
@@ -659,7 +641,6 @@ func TestDialProxy(t *testing.T) {
 					proxied = r.URL
 					return p.url(url.UserPassword("ada", "s3cret")), nil
 				},
-				ProxyConnectHeader: http.Header{"X-Proxy-Test": {"yes"}},
 			}
 			c, _, log := dialRun(t, tc.target, opts)
 			c.WriteString("tunnelled")
@@ -675,15 +656,15 @@ func TestDialProxy(t *testing.T) {
 				t.Errorf("Proxy saw scheme %q, want %q as http.ProxyFromEnvironment expects", proxied.Scheme, wantScheme)
 			}
 			u, _ := url.Parse(tc.target)
-			if want := []string{u.Host + "|yes"}; fmt.Sprint(p.seen) != fmt.Sprint(want) {
+			if want := []string{u.Host}; fmt.Sprint(p.seen) != fmt.Sprint(want) {
 				t.Errorf("proxy saw %q, want %q", p.seen, want)
 			}
 
 			// Wrong credentials: the proxy's refusal is reported.
 			opts.Proxy = http.ProxyURL(p.url(url.UserPassword("ada", "wrong")))
 			_, _, err := Dial(context.Background(), tc.target, newClientLog(), opts)
-			if !errors.Is(err, ErrProxy) || !strings.Contains(err.Error(), "407") || strings.Contains(err.Error(), "wrong") {
-				t.Errorf("refused CONNECT: err %v, want ErrProxy with 407 and no password", err)
+			if !errors.Is(err, errProxy) || !strings.Contains(err.Error(), "407") || strings.Contains(err.Error(), "wrong") {
+				t.Errorf("refused CONNECT: err %v, want errProxy with 407 and no password", err)
 			}
 		})
 	}
@@ -692,8 +673,8 @@ func TestDialProxy(t *testing.T) {
 func TestDialProxyUnsupported(t *testing.T) {
 	opts := &ClientOptions{Proxy: http.ProxyURL(&url.URL{Scheme: "socks5", Host: "127.0.0.1:1080"})}
 	_, _, err := Dial(context.Background(), "ws://127.0.0.1:1/", newClientLog(), opts)
-	if !errors.Is(err, ErrProxy) {
-		t.Fatalf("err %v, want ErrProxy", err)
+	if !errors.Is(err, errProxy) {
+		t.Fatalf("err %v, want errProxy", err)
 	}
 }
 
@@ -743,7 +724,7 @@ func rawServer(t testing.TB, fn func(s *rawConn)) string {
 // accept writes a valid 101 response followed by tail.
 func (s *rawConn) accept(tail string) {
 	key := s.req.Header.Get("Sec-WebSocket-Key")
-	fmt.Fprintf(s.nc, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n%s", AcceptKey(key), tail)
+	fmt.Fprintf(s.nc, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n%s", acceptKey(key), tail)
 }
 
 // send writes an unmasked frame.
@@ -788,24 +769,24 @@ func (s *rawConn) expectEOF() {
 // accepts must be a complete, valid answer to the request.
 func FuzzHandshakeResponse(f *testing.F) {
 	const key = "dGhlIHNhbXBsZSBub25jZQ=="
-	ok := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + AcceptKey(key) + "\r\n"
+	ok := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + acceptKey(key) + "\r\n"
 	f.Add([]byte(ok + "\r\n"))
 	f.Add([]byte(ok + "Sec-WebSocket-Protocol: chat\r\n\r\n\x81\x02hi"))
 	f.Add([]byte(ok + "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=9\r\n\r\n"))
 	f.Add([]byte("HTTP/1.1 403 Forbidden\r\nContent-Length: 5\r\n\r\nnope!"))
 	f.Add([]byte("HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"))
-	f.Add([]byte("HTTP/1.0 101\r\nupgrade: WebSocket\r\nconnection: keep-alive, upgrade\r\nsec-websocket-accept:  " + AcceptKey(key) + " \r\n\r\n"))
+	f.Add([]byte("HTTP/1.0 101\r\nupgrade: WebSocket\r\nconnection: keep-alive, upgrade\r\nsec-websocket-accept:  " + acceptKey(key) + " \r\n\r\n"))
 	f.Fuzz(func(t *testing.T, input []byte) {
 		u, _ := url.Parse("http://example.com/ws")
-		o := &ClientOptions{CompressEnabled: true}
+		cfg := (&ClientOptions{CompressEnabled: true}).config()
 		req := &http.Request{Method: http.MethodGet, URL: u, Header: http.Header{
 			"Sec-Websocket-Key":        {key},
 			"Sec-Websocket-Protocol":   {"chat, superchat"},
-			"Sec-Websocket-Extensions": {o.deflateOffer()},
+			"Sec-Websocket-Extensions": {deflateOffer(cfg)},
 		}}
 		br := bufio.NewReader(bytes.NewReader(input))
-		resp, deflate, err := readHandshakeResponse(br, req, key, o)
-		var de *DialError
+		resp, deflate, err := readHandshakeResponse(br, req, key, cfg)
+		var de *HandshakeError
 		switch {
 		case err == nil:
 			if resp.StatusCode != 101 || resp.Header.Get("Sec-WebSocket-Accept") == "" {
@@ -818,8 +799,11 @@ func FuzzHandshakeResponse(f *testing.F) {
 				t.Fatalf("agreement %+v", *deflate)
 			}
 		case errors.As(err, &de):
-			if resp == nil || len(de.Body) > maxDialErrorBody || de.Err == nil {
-				t.Fatalf("DialError %+v with response %v", de, resp)
+			if resp == nil || de.Err == nil {
+				t.Fatalf("HandshakeError %+v with response %v", de, resp)
+			}
+			if b, _ := io.ReadAll(resp.Body); len(b) > maxErrorBody {
+				t.Fatalf("response body of %d bytes kept", len(b))
 			}
 		case resp != nil:
 			t.Fatalf("plain error %v with a response", err)
@@ -836,16 +820,21 @@ func TestDialCompressed(t *testing.T) {
 		{"defaults", ServerOptions{CompressEnabled: true}, ClientOptions{CompressEnabled: true}},
 		{"context takeover", ServerOptions{CompressEnabled: true, ServerContextTakeover: true, ClientContextTakeover: true},
 			ClientOptions{CompressEnabled: true, ClientContextTakeover: true, CompressLevel: 9}},
-		{"server no context takeover", ServerOptions{CompressEnabled: true, ServerContextTakeover: true},
-			ClientOptions{CompressEnabled: true, ServerNoContextTakeover: true}},
+		{"server asked not to keep its context", ServerOptions{CompressEnabled: true, ServerContextTakeover: true},
+			ClientOptions{CompressEnabled: true}},
+		{"server keeps its context", ServerOptions{CompressEnabled: true, ServerContextTakeover: true},
+			ClientOptions{CompressEnabled: true, ServerContextTakeover: true}},
 		{"server declines", ServerOptions{}, ClientOptions{CompressEnabled: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := newRecorder()
 			addr := serve(t, &Upgrader{ServerOptions: &tc.server}, rec)
 			c, resp, log := dialRun(t, wsURL(addr, "/"), &tc.client)
-			if c.Compressed() != tc.server.CompressEnabled {
-				t.Fatalf("Compressed() %v; response extensions %q", c.Compressed(), resp.Header.Get("Sec-WebSocket-Extensions"))
+			if (c.deflate != nil) != tc.server.CompressEnabled {
+				t.Fatalf("compressed %v; response extensions %q", c.deflate != nil, resp.Header.Get("Sec-WebSocket-Extensions"))
+			}
+			if c.deflate != nil && c.deflate.peerNoContext == tc.client.ServerContextTakeover {
+				t.Fatalf("server context takeover %v, asked %v", !c.deflate.peerNoContext, tc.client.ServerContextTakeover)
 			}
 			log.expect(t, "open")
 			for _, p := range []string{strings.Repeat("gws compresses ", 200), "short", strings.Repeat("gws compresses ", 200), strings.Repeat("κόσμε", 5000)} {
@@ -876,12 +865,12 @@ func deflateMessage(fw *flate.Writer, out *bytes.Buffer, p string) []byte {
 func TestDialDeflateSmallWindows(t *testing.T) {
 	text := strings.Repeat("window ", 30)
 	addr := rawServer(t, func(s *rawConn) {
-		if got := s.req.Header.Get("Sec-WebSocket-Extensions"); got != "permessage-deflate; client_max_window_bits; client_no_context_takeover" {
+		if got := s.req.Header.Get("Sec-WebSocket-Extensions"); got != "permessage-deflate; client_max_window_bits; client_no_context_takeover; server_no_context_takeover" {
 			s.t.Errorf("offer %q", got)
 		}
 		fmt.Fprintf(s.nc, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n"+
 			"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=8; server_max_window_bits=9\r\n\r\n",
-			AcceptKey(s.req.Header.Get("Sec-WebSocket-Key")))
+			acceptKey(s.req.Header.Get("Sec-WebSocket-Key")))
 		var out bytes.Buffer
 		fw, _ := flate.NewWriter(&out, flate.BestCompression)
 		for range 2 {
@@ -936,14 +925,15 @@ func TestAcceptDeflate(t *testing.T) {
 		{on, "permessage-deflate; server_no_context_takeover; server_no_context_takeover", nil, "repeated"},
 		{on, "permessage-deflate, permessage-deflate", nil, "twice"},
 		{on, "x-webkit-deflate-frame", nil, "not offered"},
-		{&ClientOptions{CompressEnabled: true, ServerNoContextTakeover: true}, "permessage-deflate", nil, "refused"},
+		{&ClientOptions{CompressEnabled: true, ServerContextTakeover: true}, "permessage-deflate; server_no_context_takeover",
+			&deflateParams{ownNoContext: true, peerNoContext: true, ownWindowBits: 15, peerWindow: 15}, ""},
 	}
 	for _, tc := range cases {
 		h := http.Header{}
 		if tc.response != "" {
 			h.Set("Sec-WebSocket-Extensions", tc.response)
 		}
-		got, err := acceptDeflate(h, tc.opts)
+		got, err := acceptDeflate(h, tc.opts.config())
 		switch {
 		case tc.err != "":
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
@@ -1005,7 +995,7 @@ func TestDialProxyFromEnvironment(t *testing.T) {
 	log.expect(t, "open", "message 1 via the environment's proxy")
 	c.WriteClose(CloseNormal, nil)
 	rec.waitClosed(t)
-	if want := []string{"gws.example:80|"}; fmt.Sprint(p.seen) != fmt.Sprint(want) {
+	if want := []string{"gws.example:80"}; fmt.Sprint(p.seen) != fmt.Sprint(want) {
 		t.Fatalf("proxy saw %q, want %q", p.seen, want)
 	}
 }

@@ -1,97 +1,33 @@
 package gws
 
-import "sync"
-
-// parallelQueue hands one connection's messages to up to ParallelLimit
-// goroutines. Workers are started on demand and exit when the queue is
-// empty, so an idle connection has none; the reader blocks while the queue
-// is full, which stops it reading and lets TCP slow the peer down.
-type parallelQueue struct {
-	mu      sync.Mutex
-	notFull sync.Cond
-	idle    sync.Cond // signalled when the last worker exits
-	items   []*Message
-	head    int
-	size    int
-	limit   int
-	workers int
-}
-
-func newParallelQueue(o *ServerOptions) *parallelQueue {
-	q := &parallelQueue{items: make([]*Message, o.ParallelQueueSize), limit: o.ParallelLimit}
-	q.notFull.L = &q.mu
-	q.idle.L = &q.mu
-	return q
-}
-
-// push queues m, waiting while the queue is full, and starts a worker when
-// there is more queued than workers to take it. With an Upgrader-wide
-// Concurrency cap the worker first needs a slot; the reader waits for one
-// only when the connection has no worker at all, since a running worker
-// will get to the message anyway.
-func (q *parallelQueue) push(c *Conn, m *Message) {
-	q.mu.Lock()
-	for q.size == len(q.items) {
-		q.notFull.Wait()
-	}
-	q.items[(q.head+q.size)%len(q.items)] = m
-	q.size++
-	start := q.workers < q.limit && q.workers < q.size
-	first := q.workers == 0
-	if start {
-		q.workers++
-	}
-	q.mu.Unlock()
-	if !start {
+// dispatch runs msg through the middleware chain and the handler: on the
+// calling goroutine, the read loop's, or through the parallel queue with
+// ParallelEnabled. A message the handler closed is recycled; one it kept
+// may still be in use elsewhere, so it is left to the garbage collector.
+func (c *Conn) dispatch(op Opcode, buf *[]byte) {
+	m := messagePool.Get().(*Message)
+	// Set field by field: a composite literal is built on the stack first.
+	m.Opcode, m.buf, m.chain, m.next, m.handler, m.closed = op, buf, c.g.middlewares, 0, c.handler, false
+	if c.pq != nil {
+		c.pq.push(c, m)
 		return
 	}
-	if slots := c.up.slots; slots != nil {
-		if first {
-			slots <- struct{}{}
-		} else {
-			select {
-			case slots <- struct{}{}:
-			default:
-				q.mu.Lock()
-				q.workers--
-				q.mu.Unlock()
-				return
-			}
-		}
-	}
-	go q.work(c)
+	c.handle(m)
 }
 
-func (q *parallelQueue) work(c *Conn) {
-	for {
-		q.mu.Lock()
-		if q.size == 0 {
-			q.workers--
-			if q.workers == 0 {
-				q.idle.Broadcast()
-			}
-			q.mu.Unlock()
-			if slots := c.up.slots; slots != nil {
-				<-slots
-			}
-			return
-		}
-		m := q.items[q.head]
-		q.items[q.head] = nil
-		q.head = (q.head + 1) % len(q.items)
-		q.size--
-		q.notFull.Signal()
-		q.mu.Unlock()
-		c.handle(m)
+// handle runs m through the chain on the calling goroutine, straight to
+// OnMessage when there is no middleware (one stack frame fewer on the
+// read loop's path, see writeOut).
+func (c *Conn) handle(m *Message) {
+	if len(m.chain) == 0 {
+		h := m.handler
+		m.handler = nil
+		h.OnMessage(c, m)
+	} else {
+		m.Next(c)
 	}
-}
-
-// drain waits until every queued message has been handled, so that OnClose
-// comes after the last OnMessage.
-func (q *parallelQueue) drain() {
-	q.mu.Lock()
-	for q.workers > 0 || q.size > 0 {
-		q.idle.Wait()
+	if m.closed {
+		*m = Message{}
+		messagePool.Put(m)
 	}
-	q.mu.Unlock()
 }

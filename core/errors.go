@@ -3,66 +3,57 @@ package gws
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 )
 
-// Errors a caller may test for with errors.Is.
-var (
-	// ErrConnClosed is returned by writes after the connection has been
-	// closed or a close frame has been sent.
-	ErrConnClosed = errors.New("gws: connection closed")
+// ErrWriteQueueFull is given to WriteAsync callbacks and returned by
+// Broadcast when a message did not fit in the connection's write queue
+// (see SlowConsumerPolicy).
+var ErrWriteQueueFull = errors.New("gws: write queue full")
 
-	// ErrProtocol wraps every violation of RFC 6455 by the peer; the
-	// connection is then failed with close code 1002.
-	ErrProtocol = errors.New("gws: protocol error")
+// errClosed is returned by writes after the connection has ended or a
+// close frame has been sent; it wraps net.ErrClosed, as net.Conn's own
+// writes do.
+var errClosed = fmt.Errorf("gws: connection closed: %w", net.ErrClosed)
 
-	// ErrInvalidUTF8 is reported when a text message or close reason is not
-	// valid UTF-8; the connection is failed with close code 1007.
-	ErrInvalidUTF8 = errors.New("gws: invalid UTF-8")
+// errControlTooBig is returned for a ping, pong or close payload over the
+// 125 bytes RFC 6455 allows.
+var errControlTooBig = errors.New("gws: control frame payload over 125 bytes")
 
-	// ErrMessageTooBig is reported when a message exceeds
-	// ServerOptions.ReadMaxPayloadSize; the connection is failed with close
-	// code 1009.
-	ErrMessageTooBig = errors.New("gws: message too big")
-
-	// ErrWriteQueueFull is given to WriteAsync callbacks when a message did
-	// not fit in the connection's write queue (see SlowConsumerPolicy).
-	ErrWriteQueueFull = errors.New("gws: write queue full")
-
-	// ErrSlowConsumer is reported by OnError when a connection was closed
-	// because its write queue overflowed under SlowClose.
-	ErrSlowConsumer = errors.New("gws: peer reads too slowly")
-
-	// ErrHeartbeatTimeout is reported by OnError when a connection sent
-	// nothing for PingTimeout after a heartbeat ping.
-	ErrHeartbeatTimeout = errors.New("gws: no answer to heartbeat ping")
-
-	// ErrShuttingDown rejects handshakes after Upgrader.Shutdown began.
-	ErrShuttingDown = errors.New("gws: server shutting down")
-
-	// ErrControlTooBig is returned when a ping, pong or close payload would
-	// exceed the 125 bytes RFC 6455 allows.
-	ErrControlTooBig = errors.New("gws: control frame payload over 125 bytes")
-)
-
-// CloseError is the error a connection ends with when it was failed, or
-// closed by a close frame; Code is the close code sent or received.
-type CloseError struct {
-	Code   Code
-	Reason string
-	Err    error // the cause, for errors.Is: ErrProtocol, ErrInvalidUTF8, …
+// HandshakeError is an opening handshake that did not succeed, on either
+// side. On a server, from Negotiate, Upgrade and UpgradeRequest, it says
+// how the request was answered: StatusCode 400, 403, 405, 426, 500 or 503,
+// Header, and Reason as the body. From Dial, it is the server's answer that
+// did not complete the handshake: its StatusCode and Header, and Reason
+// says what was wrong.
+type HandshakeError struct {
+	StatusCode int
+	Reason     string
+	Header     http.Header
+	Err        error // the cause, for errors.Is
 }
 
-func (e *CloseError) Error() string {
-	if e.Err != nil {
-		return fmt.Sprintf("gws: close %d: %v", e.Code, e.Err)
+func (e *HandshakeError) Error() string {
+	return fmt.Sprintf("gws: handshake failed (%d %s): %s", e.StatusCode, http.StatusText(e.StatusCode), e.Reason)
+}
+
+func (e *HandshakeError) Unwrap() error { return e.Err }
+
+// reject builds a server's answer to a request it does not upgrade: a
+// plain-text body of one line.
+func reject(status int, err error, reason string) *HandshakeError {
+	return &HandshakeError{StatusCode: status, Reason: reason, Err: err, Header: http.Header{
+		"Content-Type":           {"text/plain; charset=utf-8"},
+		"X-Content-Type-Options": {"nosniff"},
+	}}
+}
+
+// writeResponse answers the rejected request on w.
+func (e *HandshakeError) writeResponse(w http.ResponseWriter) {
+	for k, v := range e.Header {
+		w.Header()[k] = v
 	}
-	return fmt.Sprintf("gws: close %d %s", e.Code, e.Reason)
-}
-
-func (e *CloseError) Unwrap() error { return e.Err }
-
-// protocolError builds the error that fails a connection with code.
-func protocolError(code Code, cause error, format string, args ...any) *CloseError {
-	msg := fmt.Sprintf(format, args...)
-	return &CloseError{Code: code, Reason: msg, Err: fmt.Errorf("%w: %s", cause, msg)}
+	w.WriteHeader(e.StatusCode)
+	w.Write([]byte(e.Reason + "\n"))
 }

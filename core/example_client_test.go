@@ -13,64 +13,50 @@ import (
 )
 
 // echoHandler echoes every message back: the server of the examples.
-type echoHandler struct{}
+type echoHandler struct{ gws.NopHandler }
 
-func (echoHandler) OnOpen(*gws.Conn)                    {}
-func (echoHandler) OnClose(*gws.Conn, gws.Code, []byte) {}
-func (echoHandler) OnError(*gws.Conn, error)            {}
-func (echoHandler) OnPing(*gws.Conn, []byte)            {}
-func (echoHandler) OnPong(*gws.Conn, []byte)            {}
 func (echoHandler) OnMessage(c *gws.Conn, m *gws.Message) {
 	defer m.Close()
 	c.Write(m.Opcode, m.Bytes())
 }
 
-// printingClient prints what the server sends, and closes the connection
-// after the first message.
-type printingClient struct{ done chan struct{} }
-
-func (printingClient) OnOpen(*gws.Conn)         {}
-func (printingClient) OnError(*gws.Conn, error) {}
-func (printingClient) OnPing(*gws.Conn, []byte) {}
-func (printingClient) OnPong(*gws.Conn, []byte) {}
-func (printingClient) OnMessage(c *gws.Conn, m *gws.Message) {
-	defer m.Close()
-	fmt.Printf("echo: %s\n", m.Bytes())
-	c.WriteClose(gws.CloseNormal, []byte("thanks"))
+// printer prints what the server sends and how the connection ends;
+// done is closed when it has ended.
+type printer struct {
+	gws.NopHandler
+	done chan struct{}
 }
-func (p printingClient) OnClose(c *gws.Conn, code gws.Code, reason []byte) {
-	fmt.Println("closed:", code)
+
+func newPrinter() *printer { return &printer{done: make(chan struct{})} }
+
+func (p *printer) OnMessage(c *gws.Conn, m *gws.Message) {
+	defer m.Close()
+	fmt.Printf("received: %s\n", m.Bytes())
+}
+
+func (p *printer) OnClose(c *gws.Conn, code gws.Code, reason []byte) {
+	if len(reason) > 0 {
+		fmt.Println("closed:", code, string(reason))
+	} else {
+		fmt.Println("closed:", code)
+	}
 	close(p.done)
 }
 
-// wsHandler upgrades requests with core alone, as the net/http adapter
-// does, and runs each connection on its handler's goroutine.
-func wsHandler(u *gws.Upgrader, h gws.EventHandler) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		req := gws.NewRequest(r)
-		resp, err := u.Negotiate(req)
-		var he *gws.HandshakeError
-		if errors.As(err, &he) {
-			he.WriteResponse(w)
-			return
-		}
-		nc, brw, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			return
-		}
-		buffered, _ := brw.Reader.Peek(brw.Reader.Buffered())
-		if c, err := u.Accept(nc, buffered, req, resp, h); err == nil {
-			c.ReadLoop()
-		}
-	}
+// echoServer serves upgrader's connections with h through Upgrade, and
+// returns its ws:// URL.
+func echoServer(upgrader *gws.Upgrader, h gws.EventHandler) (*httptest.Server, string) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		upgrader.Upgrade(context.Background(), w, r, h)
+	}))
+	return srv, "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"
 }
 
 func ExampleDial() {
-	srv := httptest.NewServer(wsHandler(&gws.Upgrader{}, echoHandler{}))
+	srv, url := echoServer(&gws.Upgrader{}, echoHandler{})
 	defer srv.Close()
-	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/echo"
 
-	client := printingClient{done: make(chan struct{})}
+	client := newPrinter()
 	conn, resp, err := gws.Dial(context.Background(), url, client, &gws.ClientOptions{
 		Header: http.Header{"Authorization": {"Bearer example"}},
 	})
@@ -78,22 +64,22 @@ func ExampleDial() {
 		log.Fatal(err)
 	}
 	fmt.Println("status:", resp.StatusCode)
-	go conn.ReadLoop() // events arrive on this goroutine
 	conn.WriteString("hello, gws")
+	conn.WriteClose(gws.CloseNormal, []byte("thanks"))
 	<-client.done
 	// Output:
 	// status: 101
-	// echo: hello, gws
+	// received: hello, gws
 	// closed: 1000
 }
 
 func ExampleDial_refused() {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	defer srv.Close()
-	_, _, err := gws.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http")+"/nowhere", echoHandler{}, nil)
-	var de *gws.DialError
-	if errors.As(err, &de) && errors.Is(err, gws.ErrHandshakeStatus) {
-		fmt.Printf("%d %s", de.StatusCode, de.Body)
+	_, resp, err := gws.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http")+"/nowhere", echoHandler{}, nil)
+	var he *gws.HandshakeError
+	if errors.As(err, &he) {
+		fmt.Println(he.StatusCode, resp.StatusCode)
 	}
-	// Output: 404 404 page not found
+	// Output: 404 404
 }

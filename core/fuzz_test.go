@@ -1,6 +1,7 @@
 package gws
 
 import (
+	"context"
 	"io"
 	"net"
 	"testing"
@@ -34,8 +35,8 @@ func (h *countingHandler) check() {
 }
 
 // FuzzReadLoop feeds arbitrary bytes to a server connection as if a client
-// sent them: whatever arrives, ReadLoop must not panic, must deliver OnOpen
-// first and OnClose exactly once, and must return.
+// sent them: whatever arrives, the read loop must not panic, must deliver
+// OnOpen first and OnClose exactly once, and must end.
 func FuzzReadLoop(f *testing.F) {
 	f.Add(encode(0x81, []byte("hello")))
 	f.Add(append(encode(0x01, []byte("he")), encode(0x80, []byte("llo"))...))
@@ -47,21 +48,19 @@ func FuzzReadLoop(f *testing.F) {
 		server, client := net.Pipe()
 		u := &Upgrader{ServerOptions: &ServerOptions{ReadMaxPayloadSize: 1 << 16, CloseTimeout: 50 * time.Millisecond, WriteTimeout: time.Second}}
 		h := &countingHandler{t: t}
-		c := u.NewConn(server, nil, nil, nil, h)
+		g := u.group()
+		c := newConn(g, server, nil, nil, nil, h, true)
+		g.track(c)
 		go io.Copy(io.Discard, client)
 		go func() {
 			client.Write(input)
 			client.Close()
 		}()
-		done := make(chan struct{})
-		go func() {
-			c.ReadLoop()
-			close(done)
-		}()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Fatal("ReadLoop did not return")
+		c.start(context.Background())
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if !g.waitAllGone(ctx) {
+			t.Fatal("the connection did not end")
 		}
 		if h.opened != 1 || h.closed != 1 {
 			t.Fatalf("OnOpen %d times, OnClose %d times", h.opened, h.closed)

@@ -1,23 +1,30 @@
 package gws
 
-import "time"
+import (
+	"fmt"
+	"os"
+	"time"
+)
 
-// heartbeat pings every connection of an Upgrader from one goroutine and
+// errHeartbeatTimeout is why the heartbeat dropped a connection; like a
+// deadline that passed, it wraps os.ErrDeadlineExceeded.
+var errHeartbeatTimeout = fmt.Errorf("gws: no answer to heartbeat ping: %w", os.ErrDeadlineExceeded)
+
+// heartbeat pings every connection of a group from one goroutine and
 // one ticker, and drops those that stay silent after a ping. It runs only
-// while the Upgrader has connections.
+// while the group has connections.
 type heartbeat struct {
 	done chan struct{}
 }
 
-// startHeartbeat starts the Upgrader's heartbeat. Its clock is the time
-// since start in nanoseconds, read at each tick into Upgrader.clock;
+// startHeartbeat starts the group's heartbeat. Its clock is the time
+// since start in nanoseconds, read at each tick into group.clock;
 // reading a frame copies that reading to Conn.lastSeen, which costs an
 // atomic load and store per frame rather than a clock reading.
-func startHeartbeat(u *Upgrader) *heartbeat {
+func startHeartbeat(g *group) *heartbeat {
 	h := &heartbeat{done: make(chan struct{})}
-	o := u.opts
-	period := max(min(o.PingInterval, o.PingTimeout)/4, 10*time.Millisecond)
-	go h.run(u, period)
+	period := max(min(g.cfg.pingInterval, g.cfg.pingTimeout)/4, 10*time.Millisecond)
+	go h.run(g, period)
 	return h
 }
 
@@ -25,7 +32,7 @@ func (h *heartbeat) stop() {
 	close(h.done)
 }
 
-func (h *heartbeat) run(u *Upgrader, period time.Duration) {
+func (h *heartbeat) run(g *group, period time.Duration) {
 	t := time.NewTicker(period)
 	defer t.Stop()
 	start := time.Now()
@@ -36,15 +43,15 @@ func (h *heartbeat) run(u *Upgrader, period time.Duration) {
 			return
 		case now := <-t.C:
 			clock := int64(now.Sub(start))
-			u.clock.Store(clock)
-			u.mu.Lock()
+			g.clock.Store(clock)
+			g.mu.Lock()
 			conns = conns[:0]
-			for c := range u.conns {
+			for c := range g.live {
 				conns = append(conns, c)
 			}
-			u.mu.Unlock()
+			g.mu.Unlock()
 			for _, c := range conns {
-				c.beat(clock, u.opts)
+				c.beat(clock, g.cfg)
 			}
 			clear(conns)
 		}
@@ -53,12 +60,12 @@ func (h *heartbeat) run(u *Upgrader, period time.Duration) {
 
 // beat pings c when a ping is due, or drops it when it has sent nothing
 // since a ping PingTimeout ago.
-func (c *Conn) beat(clock int64, o *ServerOptions) {
+func (c *Conn) beat(clock int64, cfg *config) {
 	seen, pinged := c.lastSeen.Load(), c.lastPing.Load()
 	switch {
-	case pinged > seen && clock-pinged >= int64(o.PingTimeout):
-		c.fail(&CloseError{Code: CloseAbnormal, Reason: "heartbeat timeout", Err: ErrHeartbeatTimeout})
-	case clock-pinged >= int64(o.PingInterval) && pinged <= seen:
+	case pinged > seen && clock-pinged >= int64(cfg.pingTimeout):
+		c.fail(&CloseError{Code: CloseAbnormal, Reason: "heartbeat timeout", Err: errHeartbeatTimeout})
+	case clock-pinged >= int64(cfg.pingInterval) && pinged <= seen:
 		c.lastPing.Store(clock)
 		buf, start := c.encode(OpcodePing, nil)
 		c.enqueue(outFrame{b: (*buf)[start:], buf: buf})

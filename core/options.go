@@ -1,20 +1,15 @@
 package gws
 
 import (
+	"cmp"
 	"compress/flate"
+	"context"
+	"crypto/tls"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"time"
-)
-
-// Defaults applied to zero-valued ServerOptions fields.
-const (
-	DefaultReadMaxPayloadSize = 16 << 20
-	DefaultReadBufferSize     = 4 << 10
-	DefaultHandshakeTimeout   = 5 * time.Second
-	DefaultWriteTimeout       = 10 * time.Second
-	DefaultCloseTimeout       = 5 * time.Second
-	DefaultCompressThreshold  = 512
 )
 
 // ServerOptions configures an Upgrader and the connections it makes. Every
@@ -44,11 +39,11 @@ type ServerOptions struct {
 	// cost more than it saves. Default 512.
 	CompressThreshold int
 
-	// ServerContextTakeover keeps gws's compression history from one
+	// ServerContextTakeover keeps the server's compression history from one
 	// message to the next, so repeated content compresses better. It costs
-	// a flate writer of its own per connection (about 600 KiB, held while
-	// the connection lives); off by default, when writers are pooled and
-	// shared, and gws answers server_no_context_takeover.
+	// a flate writer of the connection's own (about 600 KiB, held while the
+	// connection lives). Off by default: writers are pooled and shared, and
+	// gws answers server_no_context_takeover.
 	ServerContextTakeover bool
 
 	// ClientContextTakeover lets clients keep their compression history
@@ -67,14 +62,10 @@ type ServerOptions struct {
 	// larger than it are read straight into the message. Default 4 KiB.
 	ReadBufferSize int
 
-	// HandshakeTimeout bounds the writing of the handshake response.
-	// Default 5 s. Bound the reading of the request with the HTTP server's
-	// own ReadHeaderTimeout.
-	HandshakeTimeout time.Duration
-
-	// WriteTimeout bounds every frame write, so a peer that stops reading
-	// cannot block a writer forever; a write that times out fails the
-	// connection. Default 10 s; negative means no limit.
+	// WriteTimeout bounds every write, the 101 response and each frame, so
+	// a peer that stops reading cannot block a writer forever; a frame
+	// write that times out fails the connection. Default 10 s; negative
+	// means no limit.
 	WriteTimeout time.Duration
 
 	// CloseTimeout is how long to wait for the peer's answer after sending a
@@ -125,10 +116,6 @@ type ServerOptions struct {
 	// before giving up with ErrWriteQueueFull. Default 5 s.
 	SlowBlockTimeout time.Duration
 
-	// SlowCloseCode is the close code SlowClose sends. Default 1008
-	// (policy violation).
-	SlowCloseCode Code
-
 	// PingInterval turns on the heartbeat: gws pings every connection this
 	// often, from one shared timer for all of them, and drops one that has
 	// sent nothing (no pong, no message) for PingTimeout after a ping. 0
@@ -145,61 +132,112 @@ type ServerOptions struct {
 	SkipUTF8Validation bool
 }
 
-// withDefaults returns a copy of o with zero fields replaced by defaults.
-func (o *ServerOptions) withDefaults() *ServerOptions {
-	var c ServerOptions
-	if o != nil {
-		c = *o
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
-	if c.ReadMaxPayloadSize <= 0 {
-		c.ReadMaxPayloadSize = DefaultReadMaxPayloadSize
-	}
-	if c.ReadBufferSize <= 0 {
-		c.ReadBufferSize = DefaultReadBufferSize
-	}
-	if c.ReadBufferSize < 256 {
-		c.ReadBufferSize = 256
-	}
-	if c.HandshakeTimeout <= 0 {
-		c.HandshakeTimeout = DefaultHandshakeTimeout
-	}
-	if c.WriteTimeout == 0 {
-		c.WriteTimeout = DefaultWriteTimeout
-	}
-	if c.CompressLevel < flate.BestSpeed || c.CompressLevel > flate.BestCompression {
-		c.CompressLevel = flate.BestSpeed
-	}
-	if c.CompressThreshold <= 0 {
-		c.CompressThreshold = DefaultCompressThreshold
-	}
-	if c.ParallelLimit <= 0 {
-		c.ParallelLimit = 8
-	}
-	if c.ParallelQueueSize <= 0 {
-		c.ParallelQueueSize = 64
-	}
-	if c.WriteQueueMessages <= 0 {
-		c.WriteQueueMessages = 256
-	}
-	if c.WriteQueueBytes <= 0 {
-		c.WriteQueueBytes = 1 << 20
-	}
-	if c.SlowBlockTimeout <= 0 {
-		c.SlowBlockTimeout = 5 * time.Second
-	}
-	if c.SlowCloseCode == 0 {
-		c.SlowCloseCode = ClosePolicyViolation
-	}
-	if c.PingTimeout <= 0 {
-		c.PingTimeout = c.PingInterval
-	}
-	if c.CloseTimeout <= 0 {
-		c.CloseTimeout = DefaultCloseTimeout
-	}
-	return &c
+// ClientOptions configures Dial and the connection it makes. Every field's
+// zero value means the default given in its comment, so a nil
+// *ClientOptions is a safe, standard configuration. The fields it shares
+// with ServerOptions mean the same on both sides.
+type ClientOptions struct {
+	// Header holds extra headers for the opening handshake request, such as
+	// Origin, Authorization or Cookie. A Host entry replaces the host the
+	// request is sent with. The headers Dial writes itself (Upgrade,
+	// Connection and the Sec-WebSocket-* headers) are refused.
+	Header http.Header
+
+	// SubProtocols lists the subprotocols to offer, in order of preference.
+	// The server picks at most one; Conn.SubProtocol reports it.
+	SubProtocols []string
+
+	// TLSConfig configures TLS for wss:// URLs and for https:// proxies;
+	// nil means the zero tls.Config. Its ServerName defaults to the URL's
+	// host, and its NextProtos is always "http/1.1", the only protocol
+	// WebSocket runs over.
+	TLSConfig *tls.Config
+
+	// Proxy returns the proxy for a request, or nil for none, as
+	// http.Transport.Proxy does; it sees the request with an http or https
+	// URL. nil means http.ProxyFromEnvironment (HTTP_PROXY, HTTPS_PROXY and
+	// NO_PROXY, which never proxy loopback addresses). Proxies with an http
+	// or https URL are supported, through CONNECT; credentials in the URL
+	// are sent as Basic authorization.
+	Proxy func(*http.Request) (*url.URL, error)
+
+	// NetDial opens the transport connection to the server or to the proxy,
+	// for custom transports (a Unix socket, an in-memory pipe, a dialer with
+	// its own timeouts). network is "tcp" and addr is host:port. nil means
+	// a net.Dialer.
+	NetDial func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// HandshakeTimeout bounds the whole of Dial (TCP, proxy, TLS and the
+	// HTTP exchange) when ctx has no earlier deadline. Default 30 s;
+	// negative means ctx alone.
+	HandshakeTimeout time.Duration
+
+	// CompressEnabled offers permessage-deflate (RFC 7692), as browsers do,
+	// with client_max_window_bits. Off by default.
+	CompressEnabled bool
+
+	// CompressLevel is the compress/flate level, 1 (BestSpeed) to 9
+	// (BestCompression); 0 means 1. When the server limits the client's
+	// window below 32 KiB (client_max_window_bits < 15), gws compresses
+	// with flate.HuffmanOnly, whose output fits any window.
+	CompressLevel int
+
+	// CompressThreshold is the smallest message, in bytes, that gws
+	// compresses. Default 512.
+	CompressThreshold int
+
+	// ServerContextTakeover lets the server keep its compression history
+	// between messages, which costs the connection a window of up to 32 KiB
+	// to decompress with. Off by default: the offer asks for
+	// server_no_context_takeover (a server that ignores the request is
+	// still accepted, and its history kept).
+	ServerContextTakeover bool
+
+	// ClientContextTakeover keeps the client's compression history from one
+	// message to the next, when the server allows it, for a better ratio at
+	// the cost of a flate writer of the connection's own (about 600 KiB).
+	// Off by default: the offer says client_no_context_takeover and each
+	// message is compressed alone with pooled writers.
+	ClientContextTakeover bool
+
+	// LogEnabled logs connection errors through Logger. Off by default.
+	LogEnabled bool
+
+	// Logger receives the logs when LogEnabled is set; nil means
+	// slog.Default().
+	Logger *slog.Logger
+
+	// ReadMaxPayloadSize is the largest message, in bytes, the server may
+	// send; a larger one fails the connection with close code 1009 before
+	// any of it is buffered. Default 16 MiB.
+	ReadMaxPayloadSize int
+
+	// ReadBufferSize is the size of the buffer the connection borrows from
+	// the pool while bytes are arriving. Default 4 KiB.
+	ReadBufferSize int
+
+	// WriteTimeout bounds every frame write; a write that times out fails
+	// the connection. Default 10 s; negative means no limit.
+	WriteTimeout time.Duration
+
+	// CloseTimeout is how long to wait for the server's answer after
+	// sending a close frame before dropping the TCP connection. Default 5 s.
+	CloseTimeout time.Duration
+
+	// PingInterval turns on the heartbeat: gws pings the server this often
+	// and drops the connection if it has sent nothing (no pong, no message)
+	// for PingTimeout after a ping. 0 (the default) leaves heartbeats to the
+	// application.
+	PingInterval time.Duration
+
+	// PingTimeout is how long after a ping a silent server is dropped.
+	// Default: PingInterval.
+	PingTimeout time.Duration
+
+	// SkipUTF8Validation turns off the check that text messages and close
+	// reasons are valid UTF-8. The check is on by default, as RFC 6455
+	// requires.
+	SkipUTF8Validation bool
 }
 
 // SlowConsumerPolicy is what WriteAsync does when a connection's write
@@ -213,7 +251,121 @@ const (
 	// SlowBlock makes the writer wait for room, up to SlowBlockTimeout,
 	// then fail with ErrWriteQueueFull.
 	SlowBlock
-	// SlowClose closes the connection with SlowCloseCode; the Upgrader's
-	// Stats count it.
+	// SlowClose closes the connection with 1008 (policy violation); the
+	// Upgrader's Stats count it.
 	SlowClose
 )
+
+// config is what a connection reads of its options, defaults applied. It
+// is built once per Upgrader from ServerOptions, or per Dial from
+// ClientOptions, so the connection code has one set of settings to read
+// whichever side it is on.
+type config struct {
+	logger            *slog.Logger // nil when logging is off
+	compress          bool
+	compressLevel     int
+	compressThreshold int
+	serverTakeover    bool
+	clientTakeover    bool
+	readMax           int
+	readBuffer        int
+	writeTimeout      time.Duration // <= 0: no limit
+	closeTimeout      time.Duration
+	pingInterval      time.Duration // 0: no heartbeat
+	pingTimeout       time.Duration
+	skipUTF8          bool
+
+	// Server side only.
+	subProtocols   []string
+	responseHeader http.Header
+	parallel       bool
+	parallelLimit  int
+	parallelQueue  int
+	concurrency    int
+	queueMessages  int
+	queueBytes     int
+	slowConsumer   SlowConsumerPolicy
+	slowBlock      time.Duration
+}
+
+func (o *ServerOptions) config() *config {
+	if o == nil {
+		o = &ServerOptions{}
+	}
+	c := &config{
+		compress:          o.CompressEnabled,
+		compressLevel:     o.CompressLevel,
+		compressThreshold: o.CompressThreshold,
+		serverTakeover:    o.ServerContextTakeover,
+		clientTakeover:    o.ClientContextTakeover,
+		readMax:           o.ReadMaxPayloadSize,
+		readBuffer:        o.ReadBufferSize,
+		writeTimeout:      o.WriteTimeout,
+		closeTimeout:      o.CloseTimeout,
+		pingInterval:      o.PingInterval,
+		pingTimeout:       o.PingTimeout,
+		skipUTF8:          o.SkipUTF8Validation,
+		subProtocols:      o.SubProtocols,
+		responseHeader:    o.ResponseHeader,
+		parallel:          o.ParallelEnabled,
+		parallelLimit:     cmp.Or(max(o.ParallelLimit, 0), 8),
+		parallelQueue:     cmp.Or(max(o.ParallelQueueSize, 0), 64),
+		concurrency:       max(o.Concurrency, 0),
+		queueMessages:     cmp.Or(max(o.WriteQueueMessages, 0), 256),
+		queueBytes:        cmp.Or(max(o.WriteQueueBytes, 0), 1<<20),
+		slowConsumer:      o.SlowConsumer,
+		slowBlock:         cmp.Or(max(o.SlowBlockTimeout, 0), 5*time.Second),
+	}
+	if o.LogEnabled {
+		c.logger = cmp.Or(o.Logger, slog.Default())
+	}
+	return c.withDefaults()
+}
+
+func (o *ClientOptions) config() *config {
+	c := &config{
+		compress:          o.CompressEnabled,
+		compressLevel:     o.CompressLevel,
+		compressThreshold: o.CompressThreshold,
+		serverTakeover:    o.ServerContextTakeover,
+		clientTakeover:    o.ClientContextTakeover,
+		readMax:           o.ReadMaxPayloadSize,
+		readBuffer:        o.ReadBufferSize,
+		writeTimeout:      o.WriteTimeout,
+		closeTimeout:      o.CloseTimeout,
+		pingInterval:      o.PingInterval,
+		pingTimeout:       o.PingTimeout,
+		skipUTF8:          o.SkipUTF8Validation,
+		queueMessages:     256,
+		queueBytes:        1 << 20,
+		slowBlock:         5 * time.Second,
+	}
+	if o.LogEnabled {
+		c.logger = cmp.Or(o.Logger, slog.Default())
+	}
+	return c.withDefaults()
+}
+
+// withDefaults fills in the defaults both sides share.
+func (c *config) withDefaults() *config {
+	if c.readMax <= 0 {
+		c.readMax = 16 << 20
+	}
+	c.readBuffer = max(cmp.Or(max(c.readBuffer, 0), 4<<10), 256)
+	if c.writeTimeout == 0 {
+		c.writeTimeout = 10 * time.Second
+	}
+	if c.compressLevel < flate.BestSpeed || c.compressLevel > flate.BestCompression {
+		c.compressLevel = flate.BestSpeed
+	}
+	if c.compressThreshold <= 0 {
+		c.compressThreshold = 512
+	}
+	if c.closeTimeout <= 0 {
+		c.closeTimeout = 5 * time.Second
+	}
+	if c.pingTimeout <= 0 {
+		c.pingTimeout = c.pingInterval
+	}
+	return c
+}

@@ -14,9 +14,9 @@ import (
 	"net/url"
 )
 
-// ErrProxy wraps every failure to open a tunnel through an HTTP proxy: an
+// errProxy wraps every failure to open a tunnel through an HTTP proxy: an
 // unsupported proxy URL, or a proxy that refused the CONNECT request.
-var ErrProxy = errors.New("gws: proxy")
+var errProxy = errors.New("gws: proxy")
 
 // proxyAddr returns the host:port to dial for the proxy at u.
 func proxyAddr(u *url.URL) (string, error) {
@@ -28,10 +28,10 @@ func proxyAddr(u *url.URL) (string, error) {
 		port = "443"
 	default:
 		// SOCKS and others: NetDial can supply them.
-		return "", fmt.Errorf("%w %s: scheme %q not supported, only http and https", ErrProxy, u.Redacted(), u.Scheme)
+		return "", fmt.Errorf("%w %s: scheme %q not supported, only http and https", errProxy, u.Redacted(), u.Scheme)
 	}
 	if u.Hostname() == "" {
-		return "", fmt.Errorf("%w %s: no host", ErrProxy, u.Redacted())
+		return "", fmt.Errorf("%w %s: no host", errProxy, u.Redacted())
 	}
 	if u.Port() != "" {
 		return u.Host, nil
@@ -46,7 +46,7 @@ func (o *ClientOptions) connectProxy(ctx context.Context, nc net.Conn, proxyURL 
 	if proxyURL.Scheme == "https" {
 		tc := tls.Client(nc, o.tlsConfig(proxyURL.Hostname()))
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return nil, fmt.Errorf("%w %s: TLS handshake: %w", ErrProxy, proxyURL.Redacted(), err)
+			return nil, fmt.Errorf("%w %s: TLS handshake: %w", errProxy, proxyURL.Redacted(), err)
 		}
 		nc = tc
 	}
@@ -57,25 +57,17 @@ func (o *ClientOptions) connectProxy(ctx context.Context, nc net.Conn, proxyURL 
 		creds := base64.StdEncoding.EncodeToString([]byte(u.Username() + ":" + pass))
 		fmt.Fprintf(&b, "Proxy-Authorization: Basic %s\r\n", creds)
 	}
-	for k, vs := range o.ProxyConnectHeader {
-		if !validHeaderField(k, vs) {
-			return nil, fmt.Errorf("%w: invalid CONNECT header %q", ErrProxy, k)
-		}
-	}
-	if err := o.ProxyConnectHeader.Write(&b); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrProxy, err)
-	}
 	b.WriteString("\r\n")
 	if _, err := b.WriteTo(nc); err != nil {
-		return nil, fmt.Errorf("%w %s: writing CONNECT: %w", ErrProxy, proxyURL.Redacted(), err)
+		return nil, fmt.Errorf("%w %s: writing CONNECT: %w", errProxy, proxyURL.Redacted(), err)
 	}
 	br := bufio.NewReader(&io.LimitedReader{R: nc, N: maxResponseHead})
 	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
 	if err != nil {
-		return nil, fmt.Errorf("%w %s: reading CONNECT response: %w", ErrProxy, proxyURL.Redacted(), err)
+		return nil, fmt.Errorf("%w %s: reading CONNECT response: %w", errProxy, proxyURL.Redacted(), err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, fmt.Errorf("%w %s refused CONNECT %s: %s", ErrProxy, proxyURL.Redacted(), target, resp.Status)
+		return nil, fmt.Errorf("%w %s refused CONNECT %s: %s", errProxy, proxyURL.Redacted(), target, resp.Status)
 	}
 	if n := br.Buffered(); n > 0 {
 		// The server spoke before being spoken to; keep what it said.

@@ -115,13 +115,13 @@ func TestSlowConsumerBlock(t *testing.T) {
 
 func TestSlowConsumerClose(t *testing.T) {
 	h := serverSide{newRecorder(), make(chan *Conn, 1)}
-	u := &Upgrader{ServerOptions: &ServerOptions{WriteQueueMessages: 4, SlowConsumer: SlowClose, SlowCloseCode: 4000}}
+	u := &Upgrader{ServerOptions: &ServerOptions{WriteQueueMessages: 4, SlowConsumer: SlowClose}}
 	addr := serve(t, u, h)
 	connect(t, addr)
 	conn := <-h.conns
 	fillQueue(conn, 400)
 	h.waitClosed(t)
-	if h.code != 4000 || u.Stats().ClosedSlow != 1 || !errors.Is(h.errs[0], ErrSlowConsumer) {
+	if h.code != ClosePolicyViolation || u.Stats().ClosedSlow != 1 || !errors.Is(h.errs[0], ErrWriteQueueFull) {
 		t.Fatalf("code %d, ClosedSlow %d, errors %v", h.code, u.Stats().ClosedSlow, h.errs)
 	}
 }
@@ -586,7 +586,7 @@ func TestBroadcastToEndedConnection(t *testing.T) {
 	c.expect(frame.OpText, []byte("hello"))
 	c.nc.Close()
 	h.waitClosed(t)
-	if err := b.Broadcast(conn); !errors.Is(err, ErrConnClosed) {
-		t.Fatalf("Broadcast to an ended connection: %v, want ErrConnClosed", err)
+	if err := b.Broadcast(conn); !errors.Is(err, errClosed) {
+		t.Fatalf("Broadcast to an ended connection: %v, want errClosed", err)
 	}
 }

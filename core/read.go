@@ -16,10 +16,9 @@ var errPeerClosed = errors.New("gws: closed by peer")
 // inside a frame.
 var errNeedMore = errors.New("gws: need more bytes")
 
-// ReadLoop delivers the connection's events: OnOpen, then every message,
+// readLoop delivers the connection's events: OnOpen, then every message,
 // ping and pong, then OnClose. It returns when the connection has ended and
-// its resources are released. Run it on the goroutine that should handle the
-// events (adapters run it on a goroutine of its own).
+// its resources are released.
 //
 // On a connection with a file descriptor, the whole loop runs inside one
 // syscall.RawConn.Read: readiness the poller reports while messages are
@@ -27,7 +26,7 @@ var errNeedMore = errors.New("gws: need more bytes")
 // tryRead) the loop waits for the poller instead of trying a read that
 // would fail with EAGAIN. That saves one system call in three on a
 // request-reply exchange.
-func (c *Conn) ReadLoop() {
+func (c *Conn) readLoop() {
 	c.handler.OnOpen(c)
 	var err error
 	if c.raw != nil {
@@ -129,11 +128,11 @@ func (c *Conn) readHeader() error {
 	}
 	h, n, err := frame.Parse(b)
 	if err != nil {
-		return protocolError(CloseProtocolError, ErrProtocol, "%v", err)
+		return protocolError(CloseProtocolError, errProtocol, "%v", err)
 	}
 	c.rpos += n
-	if c.opts.PingInterval > 0 {
-		c.lastSeen.Store(c.up.clock.Load())
+	if c.cfg.pingInterval > 0 {
+		c.lastSeen.Store(c.g.clock.Load())
 	}
 	if err := c.checkHeader(&h); err != nil {
 		return err
@@ -166,7 +165,7 @@ func (c *Conn) beginFrame(h *frame.Header) {
 	start := len(*c.msg)
 	*c.msg = (*c.msg)[:start+int(h.Length)]
 	c.rdst = (*c.msg)[start:]
-	c.rvalidate = c.msgOp == OpcodeText && !c.opts.SkipUTF8Validation && !c.msgCompressed
+	c.rvalidate = c.msgOp == OpcodeText && !c.cfg.skipUTF8 && !c.msgCompressed
 }
 
 // took unmasks the next n payload bytes, now in place at the start of
@@ -179,7 +178,7 @@ func (c *Conn) took(n int) error {
 		c.rmask = frame.Mask(piece, c.rh.Key, c.rmask)
 	}
 	if c.rvalidate && !c.text.Write(piece) {
-		return protocolError(CloseInvalidPayload, ErrInvalidUTF8, "invalid UTF-8 in text message")
+		return protocolError(CloseInvalidPayload, errInvalidUTF8, "invalid UTF-8 in text message")
 	}
 	return nil
 }
@@ -199,7 +198,7 @@ func (c *Conn) endFrame() error {
 	if c.msgCompressed {
 		return c.endCompressed(msg)
 	}
-	if c.msgOp == OpcodeText && !c.opts.SkipUTF8Validation && !c.text.Complete() {
+	if c.msgOp == OpcodeText && !c.cfg.skipUTF8 && !c.text.Complete() {
 		return c.badText(msg, "text message ends inside a character")
 	}
 	c.dispatch(c.msgOp, msg)
@@ -220,7 +219,7 @@ func (c *Conn) endCompressed(msg *[]byte) error {
 	if err != nil {
 		return err
 	}
-	if c.msgOp == OpcodeText && !c.opts.SkipUTF8Validation && !utf8.Valid(*msg) {
+	if c.msgOp == OpcodeText && !c.cfg.skipUTF8 && !utf8.Valid(*msg) {
 		return c.badText(msg, "invalid UTF-8 in text message")
 	}
 	c.dispatch(c.msgOp, msg)
@@ -231,7 +230,7 @@ func (c *Conn) endCompressed(msg *[]byte) error {
 // returns the error that closes the connection.
 func (c *Conn) badText(msg *[]byte, why string) error {
 	bufpool.Put(msg)
-	return protocolError(CloseInvalidPayload, ErrInvalidUTF8, "%s", why)
+	return protocolError(CloseInvalidPayload, errInvalidUTF8, "%s", why)
 }
 
 // checkHeader applies RFC 6455 §5 to a header before any payload is read.
@@ -240,41 +239,41 @@ func (c *Conn) checkHeader(h *frame.Header) error {
 		// RSV1 marks the first frame of a compressed message, and only that.
 		deflated := h.Rsv == frame.Rsv1 && c.deflate != nil && (h.Opcode == frame.OpText || h.Opcode == frame.OpBinary)
 		if !deflated {
-			return protocolError(CloseProtocolError, ErrProtocol, "reserved bits %#x set without an extension that defines them", h.Rsv)
+			return protocolError(CloseProtocolError, errProtocol, "reserved bits %#x set without an extension that defines them", h.Rsv)
 		}
 	}
 	if h.Masked != c.server {
 		if c.server {
-			return protocolError(CloseProtocolError, ErrProtocol, "client frame not masked")
+			return protocolError(CloseProtocolError, errProtocol, "client frame not masked")
 		}
-		return protocolError(CloseProtocolError, ErrProtocol, "server frame masked")
+		return protocolError(CloseProtocolError, errProtocol, "server frame masked")
 	}
 	switch h.Opcode {
 	case frame.OpClose, frame.OpPing, frame.OpPong:
 		if !h.Fin {
-			return protocolError(CloseProtocolError, ErrProtocol, "fragmented control frame")
+			return protocolError(CloseProtocolError, errProtocol, "fragmented control frame")
 		}
 		if h.Length > 125 {
-			return protocolError(CloseProtocolError, ErrProtocol, "control frame payload of %d bytes", h.Length)
+			return protocolError(CloseProtocolError, errProtocol, "control frame payload of %d bytes", h.Length)
 		}
 		return nil
 	case frame.OpContinuation:
 		if c.msg == nil {
-			return protocolError(CloseProtocolError, ErrProtocol, "continuation frame without a message")
+			return protocolError(CloseProtocolError, errProtocol, "continuation frame without a message")
 		}
 	case frame.OpText, frame.OpBinary:
 		if c.msg != nil {
-			return protocolError(CloseProtocolError, ErrProtocol, "new message inside a fragmented one")
+			return protocolError(CloseProtocolError, errProtocol, "new message inside a fragmented one")
 		}
 	default:
-		return protocolError(CloseProtocolError, ErrProtocol, "reserved opcode %#x", h.Opcode)
+		return protocolError(CloseProtocolError, errProtocol, "reserved opcode %#x", h.Opcode)
 	}
 	have := 0
 	if c.msg != nil {
 		have = len(*c.msg)
 	}
-	if h.Length > int64(c.opts.ReadMaxPayloadSize-have) {
-		return protocolError(CloseMessageTooBig, ErrMessageTooBig, "message over %d bytes", c.opts.ReadMaxPayloadSize)
+	if h.Length > int64(c.cfg.readMax-have) {
+		return protocolError(CloseMessageTooBig, errMessageTooBig, "message over %d bytes", c.cfg.readMax)
 	}
 	return nil
 }
@@ -291,7 +290,7 @@ func (c *Conn) inflate(msg *[]byte) (*[]byte, error) {
 		dict = *c.peerWindow
 	}
 	msg = bufpool.Grow(msg, len(deflateTail))
-	out, err := inflate(msg, dict, c.opts.ReadMaxPayloadSize)
+	out, err := inflate(msg, dict, c.cfg.readMax)
 	bufpool.Put(msg)
 	if err != nil {
 		return nil, err
@@ -306,7 +305,7 @@ func (c *Conn) inflate(msg *[]byte) (*[]byte, error) {
 func (c *Conn) control(op byte, p []byte) error {
 	switch op {
 	case frame.OpPing:
-		if err := c.writeFrame(OpcodePong, p); err != nil && !errors.Is(err, ErrConnClosed) {
+		if err := c.writeFrame(OpcodePong, p); err != nil && !errors.Is(err, errClosed) {
 			return fmt.Errorf("gws: answering ping: %w", err)
 		}
 		c.handler.OnPing(c, p)

@@ -2,6 +2,8 @@ package gws_test
 
 import (
 	"bufio"
+	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,8 +18,9 @@ import (
 )
 
 // The seed README's chat handler, as its users wrote it (the endless for
-// around Context.Done fixed, as DESIGN.md notes): it must compile and work
-// against this API unchanged.
+// around Context.Done fixed, as DESIGN.md notes; its heartbeat snippets'
+// SetDeadline takes a time.Time now, as net.Conn's does). examples/seed
+// builds the seed's whole program unchanged.
 type seedHandler struct {
 	sessions sync.Map
 }
@@ -51,11 +54,11 @@ func (h *seedHandler) OnError(socket *gws.Conn, err error) {}
 
 func (h *seedHandler) OnPing(socket *gws.Conn, m []byte) {
 	socket.WritePong(nil)
-	_ = socket.SetDeadline(30 * time.Second)
+	_ = socket.SetDeadline(time.Now().Add(30 * time.Second))
 }
 
 func (h *seedHandler) OnPong(socket *gws.Conn, m []byte) {
-	_ = socket.SetDeadline(30 * time.Second)
+	_ = socket.SetDeadline(time.Now().Add(30 * time.Second))
 }
 
 // seedUpgrader is the seed's Upgrader with its middleware.
@@ -88,8 +91,10 @@ func seedUpgrader(cost *int) *gws.Upgrader {
 	return &upgrader
 }
 
-// TestSeedChat runs the seed's chat room: caster sends lancer a message
-// through the server.
+// TestSeedChat runs the seed's chat room as its main mounts it, with
+// Upgrade in a net/http handler: caster sends lancer a message through the
+// server, and a request without a name is refused. Cancelling the context
+// given to Upgrade closes the connections with 1001.
 func TestSeedChat(t *testing.T) {
 	var cost int
 	upgrader := seedUpgrader(&cost)
@@ -97,33 +102,24 @@ func TestSeedChat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	defer wg.Wait()
 	defer ln.Close()
 	handler := &seedHandler{}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req := gws.NewRequest(r)
-		resp, err := upgrader.Negotiate(req)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusForbidden)
-			return
-		}
-		nc, brw, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			return
-		}
-		buffered, _ := brw.Reader.Peek(brw.Reader.Buffered())
-		conn, err := upgrader.Accept(nc, buffered, req, resp, handler)
-		if err != nil {
-			return
-		}
-		wg.Go(conn.ReadLoop)
-	})}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
+		upgrader.Upgrade(ctx, w, r, handler)
+	})
+	srv := &http.Server{Handler: mux}
 	go srv.Serve(ln)
 	defer srv.Close()
+	addr := ln.Addr().String()
 
-	caster := seedClient(t, ln.Addr().String(), "caster")
-	lancer := seedClient(t, ln.Addr().String(), "lancer")
+	if resp := seedHandshake(t, addr, ""); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("request without a name: status %d", resp.StatusCode)
+	}
+	caster := seedClient(t, addr, "caster")
+	lancer := seedClient(t, addr, "lancer")
 	defer caster.Close()
 	defer lancer.Close()
 	msg := `{"to": "lancer", "message": "Hello! I am caster"}`
@@ -133,6 +129,44 @@ func TestSeedChat(t *testing.T) {
 	if _, err := io.ReadFull(lancer, got); err != nil || string(got[2:]) != msg {
 		t.Fatalf("lancer got %q, %v", got, err)
 	}
+
+	cancel()
+	for _, nc := range []net.Conn{caster, lancer} {
+		nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		head := make([]byte, 4)
+		if _, err := io.ReadFull(nc, head); err != nil || head[0] != 0x88 || binary.BigEndian.Uint16(head[2:]) != uint16(gws.CloseGoingAway) {
+			t.Fatalf("after cancel: % x, %v; want a close frame with 1001", head, err)
+		}
+	}
+	caster.Close()
+	lancer.Close()
+	stop, done := context.WithTimeout(context.Background(), 5*time.Second)
+	defer done()
+	if err := upgrader.Shutdown(stop); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// seedHandshake sends an opening handshake with ?name=name, or none when
+// name is empty, and returns the response.
+func seedHandshake(t *testing.T, addr, name string) *http.Response {
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	query := ""
+	if name != "" {
+		query = "?name=" + name
+	}
+	fmt.Fprintf(nc, "GET /ws%s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", query, addr)
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
 }
 
 func seedClient(t *testing.T, addr, name string) net.Conn {

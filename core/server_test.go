@@ -3,6 +3,7 @@ package gws
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
@@ -53,7 +54,8 @@ func leakedGoroutines() error {
 
 // serve runs a bare-bones HTTP/1.1 server on 127.0.0.1:0 that hands every
 // request to u, the way an adapter does, and returns its address. Cleanup
-// closes the listener and waits for every connection's ReadLoop to return.
+// closes the listener and waits for every connection to end (OnClose
+// returned).
 func serve(t testing.TB, u *Upgrader, h EventHandler) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -67,23 +69,30 @@ func serve(t testing.TB, u *Upgrader, h EventHandler) string {
 			if err != nil {
 				return
 			}
-			wg.Go(func() {
-				// ReadLoop on a goroutine of its own, as the adapters run it.
-				if c := serveConn(nc, u, h); c != nil {
-					wg.Go(c.ReadLoop)
-				}
-			})
+			wg.Go(func() { serveConn(nc, u, h) })
 		}
 	})
 	t.Cleanup(func() {
 		ln.Close()
 		wg.Wait()
+		waitEnded(t, u)
 	})
 	return ln.Addr().String()
 }
 
-// serveConn reads the handshake request from nc and upgrades it; it
-// returns nil when the handshake was refused.
+// waitEnded waits until every connection of u has ended.
+func waitEnded(t testing.TB, u *Upgrader) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if !u.group().waitAllGone(ctx) {
+		t.Errorf("connections still open 10 s after the test")
+	}
+}
+
+// serveConn reads the handshake request from nc and upgrades it, as an
+// adapter for a server other than net/http does; it returns nil when the
+// handshake was refused.
 func serveConn(nc net.Conn, u *Upgrader, h EventHandler) *Conn {
 	br := bufio.NewReader(nc)
 	req, err := http.ReadRequest(br)
@@ -96,12 +105,12 @@ func serveConn(nc net.Conn, u *Upgrader, h EventHandler) *Conn {
 	if err != nil {
 		var he *HandshakeError
 		errors.As(err, &he)
-		fmt.Fprintf(nc, "HTTP/1.1 %d %s\r\nContent-Length: %d\r\n\r\n%s", he.Status, http.StatusText(he.Status), len(he.Reason), he.Reason)
+		fmt.Fprintf(nc, "HTTP/1.1 %d %s\r\nContent-Length: %d\r\n\r\n%s", he.StatusCode, http.StatusText(he.StatusCode), len(he.Reason), he.Reason)
 		nc.Close()
 		return nil
 	}
 	buffered, _ := br.Peek(br.Buffered())
-	c, err := u.Accept(nc, buffered, r, resp, h)
+	c, err := u.Accept(context.Background(), nc, buffered, resp, h)
 	if err != nil {
 		return nil
 	}

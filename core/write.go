@@ -36,7 +36,7 @@ func (c *Conn) WritePong(p []byte) error { return c.writeFrame(OpcodePong, p) }
 // writeFrame encodes and writes one frame under the write lock.
 func (c *Conn) writeFrame(op Opcode, p []byte) error {
 	if frame.IsControl(byte(op)) && len(p) > 125 {
-		return ErrControlTooBig
+		return errControlTooBig
 	}
 	// The other ways out lock in functions of their own, so that this
 	// frame, on the path from the read loop through a handler to write(2),
@@ -59,12 +59,12 @@ func (c *Conn) writeFrame(op Opcode, p []byte) error {
 // own compression history (server context takeover), which must be
 // compressed under the write lock, in the order messages reach the wire.
 func (c *Conn) ownContext(op Opcode, p []byte) bool {
-	return c.compresses(op, p) && !c.deflate.ownNoContext && c.deflate.level(c.opts) != flate.HuffmanOnly
+	return c.compresses(op, p) && !c.deflate.ownNoContext && c.deflate.level(c.cfg) != flate.HuffmanOnly
 }
 
 // compresses reports whether a message goes out compressed.
 func (c *Conn) compresses(op Opcode, p []byte) bool {
-	return c.deflate != nil && !frame.IsControl(byte(op)) && len(p) >= c.opts.CompressThreshold
+	return c.deflate != nil && !frame.IsControl(byte(op)) && len(p) >= c.cfg.compressThreshold
 }
 
 // encode builds one frame, header and payload (compressed when
@@ -101,7 +101,7 @@ func encodeMasked(op Opcode, p []byte) *[]byte {
 // encodeCompressed is encode for a message that goes out compressed,
 // without context.
 func (c *Conn) encodeCompressed(op Opcode, p []byte) (buf *[]byte, start int) {
-	level := c.deflate.level(c.opts)
+	level := c.deflate.level(c.cfg)
 	comp := getCompressor(level)
 	buf, start = comp.compressFrame(op, p, !c.server, true)
 	putCompressor(level, comp)
@@ -119,7 +119,7 @@ func (c *Conn) writeLarge(op Opcode, p []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if c.closeSent {
-		return ErrConnClosed
+		return errClosed
 	}
 	n := frame.Encode(c.whdr[:], frame.Header{Fin: true, Opcode: byte(op), Length: int64(len(p))})
 	q := &c.wq
@@ -147,11 +147,11 @@ func (c *Conn) writeOwnContext(op Opcode, p []byte) error {
 // writes it; c.wmu is held.
 func (c *Conn) writeWithContext(op Opcode, p []byte) error {
 	if c.closeSent {
-		return ErrConnClosed
+		return errClosed
 	}
 	if c.ownComp == nil {
 		c.ownComp = &compressor{}
-		c.ownComp.fw, _ = flate.NewWriter(&c.ownComp.out, c.deflate.level(c.opts))
+		c.ownComp.fw, _ = flate.NewWriter(&c.ownComp.out, c.deflate.level(c.cfg))
 	}
 	buf, start := c.ownComp.compressFrame(op, p, !c.server, false)
 	err := c.writeLocked((*buf)[start:], false)
@@ -160,12 +160,12 @@ func (c *Conn) writeWithContext(op Opcode, p []byte) error {
 }
 
 // writeLocked writes under c.wmu. After a close frame nothing more may be
-// sent (RFC 6455 §5.5.1), so later writes get ErrConnClosed. A failed write
+// sent (RFC 6455 §5.5.1), so later writes get errClosed. A failed write
 // leaves the stream in an unknown state: the connection is dropped and the
 // error reported by OnError.
 func (c *Conn) writeLocked(b []byte, isClose bool) error {
 	if c.closeSent {
-		return ErrConnClosed
+		return errClosed
 	}
 	if isClose {
 		c.closeSent = true
@@ -220,7 +220,7 @@ const deadlineUnknown = -1
 // 3/4 of WriteTimeout and all of it. The check reads only the monotonic
 // clock (time.Since), one clock reading where time.Now takes two.
 func (c *Conn) setWriteDeadline() {
-	wt := c.opts.WriteTimeout
+	wt := c.cfg.writeTimeout
 	if wt <= 0 {
 		return
 	}

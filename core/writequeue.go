@@ -1,12 +1,16 @@
 package gws
 
 import (
+	"fmt"
 	"net"
 	"sync"
 	"time"
 
 	"github.com/gwsgo/gws/core/internal/bufpool"
 )
+
+// errSlowConsumer is why SlowClose dropped a connection.
+var errSlowConsumer = fmt.Errorf("gws: peer reads too slowly: %w", ErrWriteQueueFull)
 
 // writeQueue is a connection's queue of frames for WriteAsync, Broadcast,
 // heartbeat pings and Shutdown's close frames. One goroutine at a time
@@ -64,7 +68,8 @@ func (f *outFrame) release(err error) {
 // Messages queued by one connection's WriteAsync go out in the order
 // queued. The payload is copied, so the caller may reuse it. When the
 // queue is full (ServerOptions.WriteQueueMessages, WriteQueueBytes) the
-// SlowConsumer policy decides what happens.
+// SlowConsumer policy decides what happens; a connection that has ended
+// fails the message with an error wrapping net.ErrClosed.
 func (c *Conn) WriteAsync(op Opcode, payload []byte, callback func(error)) {
 	c.queueMessage(op, payload, callback)
 }
@@ -82,41 +87,26 @@ func (c *Conn) queueMessage(op Opcode, payload []byte, callback func(error)) err
 	return c.enqueue(outFrame{b: (*buf)[start:], buf: buf, isClose: op == OpcodeClose, callback: callback})
 }
 
-// closeAsync queues a close frame, past any queue limit, and arms the
-// close timeout once it is written.
-func (c *Conn) closeAsync(code Code, reason []byte) {
-	p := encodeClose(code, reason)
-	buf, start := c.encode(OpcodeClose, *p)
-	bufpool.Put(p)
-	f := outFrame{b: (*buf)[start:], buf: buf, isClose: true, callback: func(err error) {
-		if err == nil {
-			c.nc.SetReadDeadline(time.Now().Add(c.opts.CloseTimeout))
-		}
-	}}
-	c.wq.mu.Lock()
-	c.push(f)
-}
-
 // enqueue adds f to the queue, applying the slow-consumer policy when the
 // queue is full. It returns what f's callback is told when f never goes
-// out: ErrWriteQueueFull or ErrConnClosed, and nil once f is queued.
+// out: ErrWriteQueueFull or errClosed, and nil once f is queued.
 func (c *Conn) enqueue(f outFrame) error {
 	q := &c.wq
 	q.mu.Lock()
 	var timer *time.Timer
-	for !q.ended && q.full(f.size(), c.opts) {
-		switch c.opts.SlowConsumer {
+	for !q.ended && q.full(f.size(), c.cfg) {
+		switch c.cfg.slowConsumer {
 		case SlowClose:
 			q.mu.Unlock()
-			c.tryClose(c.opts.SlowCloseCode, "slow consumer")
-			if c.fail(&CloseError{Code: c.opts.SlowCloseCode, Reason: "slow consumer", Err: ErrSlowConsumer}) {
-				c.up.slowShut.Add(1)
+			c.tryClose(ClosePolicyViolation, "slow consumer")
+			if c.fail(&CloseError{Code: ClosePolicyViolation, Reason: "slow consumer", Err: errSlowConsumer}) {
+				c.g.slowShut.Add(1)
 			}
 			f.release(ErrWriteQueueFull)
 			return ErrWriteQueueFull
 		case SlowBlock:
 			if timer == nil {
-				timer = time.NewTimer(c.opts.SlowBlockTimeout)
+				timer = time.NewTimer(c.cfg.slowBlock)
 				defer timer.Stop()
 			}
 			if q.room == nil {
@@ -133,7 +123,7 @@ func (c *Conn) enqueue(f outFrame) error {
 		default:
 			q.mu.Unlock()
 		}
-		c.up.dropped.Add(1)
+		c.g.dropped.Add(1)
 		f.release(ErrWriteQueueFull)
 		return ErrWriteQueueFull
 	}
@@ -142,8 +132,8 @@ func (c *Conn) enqueue(f outFrame) error {
 
 // full reports whether a frame of n bytes does not fit; a queue that is
 // empty takes any one frame, however large.
-func (q *writeQueue) full(n int, o *ServerOptions) bool {
-	return len(q.items) >= o.WriteQueueMessages || (len(q.items) > 0 && q.bytes+n > o.WriteQueueBytes)
+func (q *writeQueue) full(n int, cfg *config) bool {
+	return len(q.items) >= cfg.queueMessages || (len(q.items) > 0 && q.bytes+n > cfg.queueBytes)
 }
 
 // push appends f and starts a drainer if none runs; it is called with
@@ -152,8 +142,8 @@ func (c *Conn) push(f outFrame) error {
 	q := &c.wq
 	if q.ended {
 		q.mu.Unlock()
-		f.release(ErrConnClosed)
-		return ErrConnClosed
+		f.release(errClosed)
+		return errClosed
 	}
 	if len(q.items) == 0 && !q.running && c.raw != nil && f.ctx == nil && !f.queued && c.wmu.TryLock() {
 		q.running = true
@@ -187,7 +177,7 @@ func (c *Conn) push(f outFrame) error {
 func (c *Conn) writeNow(f outFrame) {
 	var err error
 	if c.closeSent {
-		err = ErrConnClosed
+		err = errClosed
 	} else {
 		c.wtry = f.b
 		r := c.reads.Load()
@@ -284,7 +274,7 @@ func (c *Conn) writeBatch(batch []outFrame) {
 		c.wmu.Lock()
 		switch {
 		case c.closeSent:
-			err, n = ErrConnClosed, len(batch)-i
+			err, n = errClosed, len(batch)-i
 		case batch[i].ctx != nil:
 			err = c.writeWithContext(batch[i].op, *batch[i].ctx)
 		default:
@@ -323,25 +313,4 @@ func (c *Conn) writeVec(batch []outFrame) (int, error) {
 		c.closeSent = true
 	}
 	return n, nil
-}
-
-// tryClose sends a close frame if the connection can take it at once: a
-// slow consumer's socket buffer is usually full, and a writer may hold the
-// write lock for as long as WriteTimeout, so this neither waits for the
-// lock nor lets the write block.
-func (c *Conn) tryClose(code Code, reason string) {
-	if !c.wmu.TryLock() {
-		return
-	}
-	defer c.wmu.Unlock()
-	p := encodeClose(code, []byte(reason))
-	buf, start := c.encode(OpcodeClose, *p)
-	bufpool.Put(p)
-	if !c.closeSent {
-		c.closeSent = true
-		c.wdeadline.Store(deadlineUnknown)
-		c.nc.SetWriteDeadline(time.Now().Add(10 * time.Millisecond))
-		c.nc.Write((*buf)[start:])
-	}
-	bufpool.Put(buf)
 }

@@ -5,11 +5,11 @@
 //
 // Handler serves a route with WebSockets only; Middleware upgrades WebSocket
 // requests and passes every other request on to the next handler, so a page
-// and its socket can share a path. Both go through the net/http adapter
-// (package gwshttp): core checks the request before the connection is
-// taken over, so a rejected handshake is an ordinary HTTP response. After
-// the connection is taken over the handler returns nil, so that Echo's
-// error handler never writes on it, and the connection's events run on a
+// and its socket can share a path. Both call gws.Upgrader.UpgradeRequest,
+// as on net/http: core checks the request before the connection is taken
+// over, so a rejected handshake is an ordinary HTTP response. After the
+// connection is taken over the handler returns nil, so that Echo's error
+// handler never writes on it, and the connection's events run on a
 // goroutine of their own.
 //
 // # Router values
@@ -36,15 +36,15 @@
 //
 // A middleware that wraps the response writer in one that can neither
 // hijack nor unwrap makes the upgrade impossible: the client gets a 500,
-// and the handler returns an error wrapping gwshttp.ErrHijack. Echo's own
-// Gzip middleware can hijack.
+// and the handler returns a *gws.HandshakeError wrapping the cause. Echo's
+// own Gzip middleware can hijack.
 package gwsecho
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 
-	gwshttp "github.com/gwsgo/gws/adapters/nethttp"
 	gws "github.com/gwsgo/gws/core"
 	"github.com/labstack/echo/v4"
 )
@@ -71,7 +71,7 @@ func Handler(u *gws.Upgrader, h gws.EventHandler) echo.HandlerFunc {
 				req.Storage.Put(gws.ParamKey(name), values[i])
 			}
 		}
-		conn, err := upgrade(u, c, req, h)
+		err := upgrade(u, c, req, h)
 		res := c.Response()
 		if err != nil && res.Committed {
 			// Answered over HTTP; Echo's error handler sees Committed
@@ -85,16 +85,16 @@ func Handler(u *gws.Upgrader, h gws.EventHandler) echo.HandlerFunc {
 			return nil
 		}
 		res.Status = http.StatusSwitchingProtocols
-		go conn.ReadLoop()
 		return nil
 	}
 }
 
 // upgrade runs the handshake with c reachable through Context.
-func upgrade(u *gws.Upgrader, c echo.Context, req *gws.Request, h gws.EventHandler) (*gws.Conn, error) {
+func upgrade(u *gws.Upgrader, c echo.Context, req *gws.Request, h gws.EventHandler) error {
 	req.RouterContext = c
 	defer func() { req.RouterContext = nil }()
-	return gwshttp.UpgradeRequest(u, c.Response(), req, h)
+	_, err := u.UpgradeRequest(context.Background(), c.Response(), req, h)
+	return err
 }
 
 // Middleware returns an echo.MiddlewareFunc that upgrades WebSocket

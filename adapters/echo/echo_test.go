@@ -11,7 +11,6 @@ import (
 	"time"
 
 	gwsecho "github.com/gwsgo/gws/adapters/echo"
-	gwshttp "github.com/gwsgo/gws/adapters/nethttp"
 	gws "github.com/gwsgo/gws/core"
 	"github.com/gwsgo/gws/internal/wstest"
 	"github.com/labstack/echo/v4"
@@ -101,8 +100,8 @@ func TestOpaqueWriter(t *testing.T) {
 	})
 	e.GET("/ws", gwsecho.Handler(&gws.Upgrader{CheckOrigin: wstest.AnyOrigin}, wstest.Probe{}))
 	wstest.CheckHandshakeStatus(t, wstest.ServeHTTP(t, e), "/ws", nil, http.StatusInternalServerError)
-	if err := <-errs; !errors.Is(err, gwshttp.ErrHijack) {
-		t.Fatalf("error %v does not wrap gwshttp.ErrHijack", err)
+	if err := <-errs; !errors.Is(err, http.ErrNotSupported) {
+		t.Fatalf("error %v does not wrap http.ErrNotSupported", err)
 	}
 }
 

@@ -3,7 +3,6 @@ module github.com/gwsgo/gws/adapters/echo
 go 1.26
 
 require (
-	github.com/gwsgo/gws/adapters/nethttp v0.0.0
 	github.com/gwsgo/gws/core v0.0.0
 	github.com/gwsgo/gws/internal/wstest v0.0.0
 	github.com/labstack/echo/v4 v4.16.0
@@ -24,6 +23,5 @@ require (
 
 replace github.com/gwsgo/gws/core => ../../core
 
-replace github.com/gwsgo/gws/adapters/nethttp => ../nethttp
 
 replace github.com/gwsgo/gws/internal/wstest => ../../internal/wstest

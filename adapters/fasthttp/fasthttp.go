@@ -6,10 +6,11 @@
 // Handler serves a route with WebSockets only; Middleware upgrades WebSocket
 // requests and passes every other request to the next handler, so a page
 // and its socket can share a path. The request is converted to the
-// *http.Request inside gws.Request once, at upgrade time; core checks it,
-// and the adapter sets the 101 status and headers on ctx.Response and takes
-// the connection over with RequestCtx.Hijack, bytes fasthttp had already
-// read past the request included.
+// *http.Request inside gws.Request once, at upgrade time; core checks it
+// (Upgrader.Negotiate), and the adapter takes the connection over with
+// RequestCtx.Hijack, without a response from fasthttp, and hands it to
+// Upgrader.Accept, which writes the 101; bytes fasthttp had already read
+// past the request are kept.
 //
 // # Router values
 //
@@ -54,7 +55,7 @@ func Handler(u *gws.Upgrader, h gws.EventHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		req, err := NewRequest(ctx)
 		if err != nil {
-			reject(ctx, &gws.HandshakeError{Status: fasthttp.StatusBadRequest, Reason: "websocket: malformed request", Err: err})
+			reject(ctx, &gws.HandshakeError{StatusCode: fasthttp.StatusBadRequest, Reason: "websocket: malformed request", Err: err})
 			return
 		}
 		_ = UpgradeRequest(u, ctx, req, h)
@@ -95,39 +96,36 @@ func IsUpgrade(ctx *fasthttp.RequestCtx) bool {
 }
 
 // UpgradeRequest negotiates the handshake of req, a request NewRequest
-// made from ctx and the caller may have added to, and on success sets the
-// 101 response on ctx and hijacks the connection; the connection's events
-// start once the handler has returned and fasthttp has sent the response.
-// A rejected handshake is answered on ctx (400, 403, 405 or 426 with a
-// one-line reason) and its *gws.HandshakeError returned.
+// made from ctx and the caller may have added to, and on success hijacks
+// the connection; once the handler has returned, the 101 is written and
+// the connection's events start. A rejected handshake is answered on ctx
+// (400, 403, 405, 426 or 503 with a one-line reason) and its
+// *gws.HandshakeError returned.
 func UpgradeRequest(u *gws.Upgrader, ctx *fasthttp.RequestCtx, req *gws.Request, h gws.EventHandler) error {
 	resp, err := u.Negotiate(req)
 	if err != nil {
 		var he *gws.HandshakeError
 		if !errors.As(err, &he) {
-			he = &gws.HandshakeError{Status: fasthttp.StatusInternalServerError, Reason: "websocket: handshake failed", Err: err}
+			he = &gws.HandshakeError{StatusCode: fasthttp.StatusInternalServerError, Reason: "websocket: handshake failed", Err: err}
 		}
 		reject(ctx, he)
 		return err
 	}
-	ctx.SetStatusCode(fasthttp.StatusSwitchingProtocols)
-	for k, vs := range resp.Header {
-		for _, v := range vs {
-			ctx.Response.Header.Add(k, v)
-		}
-	}
-	ctx.Hijack(hijackHandler(u, req, resp, h))
+	// Accept writes the 101 on the hijacked connection, as on net/http.
+	ctx.HijackSetNoResponse(true)
+	ctx.Hijack(hijackHandler(u, resp, h))
 	return nil
 }
 
-// reject answers ctx with the rejection, keeping the headers earlier
-// handlers set (ctx.Error would reset the response).
+// reject answers ctx with the rejection, as core does on net/http,
+// keeping the headers earlier handlers set (ctx.Error would reset the
+// response).
 func reject(ctx *fasthttp.RequestCtx, he *gws.HandshakeError) {
-	ctx.SetStatusCode(he.Status)
-	for k, vs := range he.ResponseHeader() {
+	ctx.SetStatusCode(he.StatusCode)
+	for k, vs := range he.Header {
 		for _, v := range vs {
 			ctx.Response.Header.Add(k, v)
 		}
 	}
-	ctx.SetBody(he.Body())
+	ctx.SetBodyString(he.Reason + "\n")
 }

@@ -2,6 +2,7 @@ package gwsfasthttp
 
 import (
 	"bytes"
+	"context"
 	"net"
 	"os"
 	"time"
@@ -10,22 +11,24 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// hijackHandler returns the handler fasthttp calls with the connection once
-// it has sent the 101 response.
-func hijackHandler(u *gws.Upgrader, req *gws.Request, resp *gws.Response, h gws.EventHandler) fasthttp.HijackHandler {
+// hijackHandler returns the handler fasthttp calls with the connection
+// once the request handler has returned.
+func hijackHandler(u *gws.Upgrader, resp *gws.Response, h gws.EventHandler) fasthttp.HijackHandler {
 	return func(nc net.Conn) {
 		if own, buffered, ok := detach(nc); ok {
 			// Under Server.KeepHijackedConns this closes fasthttp's
 			// descriptor; otherwise it does nothing and fasthttp closes it
 			// when we return. Either way own keeps the socket open.
 			nc.Close()
-			c := u.NewConn(own, buffered, req, resp, h)
-			go c.ReadLoop()
+			u.Accept(context.Background(), own, buffered, resp, h)
 			return
 		}
 		// The connection cannot outlive this handler: with
 		// KeepHijackedConns off, fasthttp closes it as soon as we return.
-		u.NewConn(nc, nil, req, resp, h).ReadLoop()
+		// fasthttp's hijacked connection reads its own buffer first.
+		if c, err := u.Accept(context.Background(), nc, nil, resp, h); err == nil {
+			<-c.Context.Done()
+		}
 	}
 }
 

@@ -5,14 +5,14 @@
 //
 // Handler serves a route with WebSockets only; Middleware upgrades WebSocket
 // requests and passes every other request on with c.Next, so a page and its
-// socket can share a path. Both go through the net/http adapter (package
-// gwshttp): core checks the request before the connection is taken over,
+// socket can share a path. Both call gws.Upgrader.UpgradeRequest, as on
+// net/http: core checks the request before the connection is taken over,
 // so a rejected handshake is an ordinary HTTP response, and the 101 is
 // written on the hijacked connection, never through Gin's writer (Gin 1.11
 // refuses to hijack once a header was written). If an earlier handler has
-// written the response header, the upgrade fails with an error wrapping
-// gwshttp.ErrHijack. The connection's events run on a goroutine of their
-// own and the handler returns at once.
+// written the response header, the upgrade fails with an error saying so.
+// The connection's events run on a goroutine of their own and the handler
+// returns at once.
 //
 // # Router values
 //
@@ -34,13 +34,17 @@
 package gwsgin
 
 import (
-	"fmt"
+	"context"
+	"errors"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
-	gwshttp "github.com/gwsgo/gws/adapters/nethttp"
 	gws "github.com/gwsgo/gws/core"
 )
+
+// errHeaderWritten is attached to the Gin context when an earlier handler
+// has already sent the response header.
+var errHeaderWritten = errors.New("gwsgin: cannot upgrade: an earlier handler wrote the response header")
 
 // Handler returns a gin.HandlerFunc that upgrades every request and ends
 // the chain. A rejected handshake is answered with its HTTP status and
@@ -51,7 +55,7 @@ func Handler(u *gws.Upgrader, h gws.EventHandler) gin.HandlerFunc {
 		if c.Writer.Written() {
 			// Gin 1.12 would still hijack, and the 101 would follow the
 			// header already sent.
-			_ = c.Error(fmt.Errorf("gwsgin: %w: an earlier handler wrote the response header", gwshttp.ErrHijack))
+			_ = c.Error(errHeaderWritten)
 			return
 		}
 		req := gws.NewRequest(c.Request)
@@ -67,12 +71,9 @@ func Handler(u *gws.Upgrader, h gws.EventHandler) gin.HandlerFunc {
 		// Recorded, not written: Logger shows 101 for an upgrade, and a
 		// rejection replaces it with its own status as it is answered.
 		c.Status(http.StatusSwitchingProtocols)
-		conn, err := gwshttp.UpgradeRequest(u, c.Writer, req, h)
-		if err != nil {
+		if _, err := u.UpgradeRequest(context.Background(), c.Writer, req, h); err != nil {
 			_ = c.Error(err)
-			return
 		}
-		go conn.ReadLoop()
 	}
 }
 

@@ -4,7 +4,6 @@ go 1.26
 
 require (
 	github.com/gin-gonic/gin v1.12.0
-	github.com/gwsgo/gws/adapters/nethttp v0.0.0
 	github.com/gwsgo/gws/core v0.0.0
 	github.com/gwsgo/gws/internal/wstest v0.0.0
 )
@@ -43,6 +42,5 @@ require (
 
 replace github.com/gwsgo/gws/core => ../../core
 
-replace github.com/gwsgo/gws/adapters/nethttp => ../nethttp
 
 replace github.com/gwsgo/gws/internal/wstest => ../../internal/wstest

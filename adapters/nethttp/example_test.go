@@ -1,47 +1,80 @@
 package gwshttp_test
 
 import (
+	"context"
+	"fmt"
+	"io"
 	"log"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 
 	gwshttp "github.com/gwsgo/gws/adapters/nethttp"
 	gws "github.com/gwsgo/gws/core"
 )
 
-// chat handles messages only; gws.NopHandler supplies the other events.
-type chat struct{ gws.NopHandler }
+// echo sends every message back; gws.NopHandler supplies the other events.
+type echo struct{ gws.NopHandler }
 
-func (chat) OnMessage(c *gws.Conn, m *gws.Message) { c.Write(m.Opcode, m.Bytes()); m.Close() }
+func (echo) OnMessage(c *gws.Conn, m *gws.Message) {
+	defer m.Close()
+	c.Write(m.Opcode, m.Bytes())
+}
+
+// client prints the first message it receives, then closes.
+type client struct {
+	gws.NopHandler
+	done chan struct{}
+}
+
+func (c client) OnMessage(conn *gws.Conn, m *gws.Message) {
+	defer m.Close()
+	fmt.Printf("%s\n", m.Bytes())
+	conn.WriteClose(gws.CloseNormal, nil)
+}
+
+func (c client) OnClose(*gws.Conn, gws.Code, []byte) { close(c.done) }
+
+// say sends text to the WebSocket at url and prints the answer.
+func say(url, text string) {
+	c := client{done: make(chan struct{})}
+	conn, _, err := gws.Dial(context.Background(), url, c, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	conn.WriteString(text)
+	<-c.done
+}
 
 func ExampleHandler() {
-	upgrader := &gws.Upgrader{
-		CheckOrigin: func(r *gws.Request) bool {
-			r.Storage.Put("name", r.URL.Query().Get("name"))
-			return true
-		},
-	}
-	http.Handle("/ws", gwshttp.Handler(upgrader, chat{}))
+	upgrader := &gws.Upgrader{}
+	mux := http.NewServeMux()
+	mux.Handle("/ws", gwshttp.Handler(upgrader, echo{}))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	say("ws"+strings.TrimPrefix(srv.URL, "http")+"/ws", "hello from net/http")
+	// Output: hello from net/http
 }
 
 func ExampleMiddleware() {
-	page := http.FileServer(http.Dir("static"))
-	// The page and its socket share "/": WebSocket requests are upgraded,
-	// every other request reaches the file server.
-	http.Handle("/", gwshttp.Middleware(&gws.Upgrader{}, chat{})(page))
-}
-
-func ExampleUpgrade() {
-	upgrader := &gws.Upgrader{}
-	http.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Query().Get("token") == "" {
-			http.Error(w, "token required", http.StatusUnauthorized)
-			return
-		}
-		conn, err := gwshttp.Upgrade(upgrader, w, r, chat{})
-		if err != nil {
-			log.Printf("upgrade: %v", err) // the request has been answered already
-			return
-		}
-		conn.ReadLoop()
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "the page")
 	})
+	// The page and its socket share "/": WebSocket requests are upgraded,
+	// every other request reaches the page.
+	srv := httptest.NewServer(gwshttp.Middleware(&gws.Upgrader{}, echo{})(page))
+	defer srv.Close()
+
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		log.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Println(string(body))
+	say("ws"+strings.TrimPrefix(srv.URL, "http"), "and its socket")
+	// Output:
+	// the page
+	// and its socket
 }

@@ -2,6 +2,7 @@ package gwshttp
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -51,19 +52,6 @@ func TestMiddlewarePassesOtherRequests(t *testing.T) {
 		t.Fatalf("non-WebSocket request got %q", body)
 	}
 	roundTrip(t, srv, "/chat")
-}
-
-func TestUpgradeInsideHandler(t *testing.T) {
-	u := &gws.Upgrader{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := Upgrade(u, w, r, wstest.Echo{})
-		if err != nil {
-			return
-		}
-		c.ReadLoop()
-	}))
-	defer srv.Close()
-	roundTrip(t, srv, "/")
 }
 
 // TestRejectionKeepsConnection sends a bad handshake and then an ordinary
@@ -147,7 +135,7 @@ func TestCannotHijackSaysWhy(t *testing.T) {
 	errc := make(chan error, 1)
 	u := &gws.Upgrader{CheckOrigin: wstest.AnyOrigin}
 	srv := httptest.NewServer(withOpaqueWriter(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, err := Upgrade(u, w, r, wstest.Echo{})
+		_, err := u.Upgrade(context.Background(), w, r, wstest.Echo{})
 		errc <- err
 	})))
 	defer srv.Close()
@@ -155,8 +143,9 @@ func TestCannotHijackSaysWhy(t *testing.T) {
 	if err == nil || resp == nil || resp.StatusCode != http.StatusInternalServerError {
 		t.Fatalf("handshake through an opaque writer: %v %v", resp, err)
 	}
-	if err := <-errc; !errors.Is(err, ErrHijack) || !errors.Is(err, http.ErrNotSupported) {
-		t.Fatalf("Upgrade error %v, want ErrHijack wrapping http.ErrNotSupported", err)
+	var he *gws.HandshakeError
+	if err := <-errc; !errors.As(err, &he) || he.StatusCode != http.StatusInternalServerError || !errors.Is(err, http.ErrNotSupported) {
+		t.Fatalf("Upgrade error %v, want a 500 HandshakeError wrapping http.ErrNotSupported", err)
 	}
 }
 

@@ -3,11 +3,15 @@
 package servers
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -39,7 +43,9 @@ func BenchmarkGwsBroadcast(b *testing.B) {
 					b.Skip(err)
 				}
 				defer null.Close()
-				conns[i] = u.NewConn(sinkConn{null, &written}, nil, nil, nil, gws.NopHandler{})
+				sink := sinkConn{null, &written, &sinkEnd{done: make(chan struct{})}}
+				defer sink.Close()
+				conns[i] = acceptSink(b, u, sink)
 				h.sessions.Store(conns[i], conns[i])
 			}
 			// Each connection's first frame sizes its queue and its vector
@@ -64,23 +70,60 @@ func BenchmarkGwsBroadcast(b *testing.B) {
 	}
 }
 
+// acceptSink upgrades a handshake request onto s, as an adapter does on a
+// hijacked connection.
+func acceptSink(b *testing.B, u *gws.Upgrader, s sinkConn) *gws.Conn {
+	r := httptest.NewRequest(http.MethodGet, "/broadcast", nil)
+	r.Header = http.Header{"Upgrade": {"websocket"}, "Connection": {"Upgrade"},
+		"Sec-Websocket-Version": {"13"}, "Sec-Websocket-Key": {"dGhlIHNhbXBsZSBub25jZQ=="}}
+	resp, err := u.Negotiate(gws.NewRequest(r))
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := u.Accept(context.Background(), s, nil, resp, gws.NopHandler{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
 // sinkConn is a net.Conn that writes to a file, counting the bytes, and
-// never reads.
+// reads nothing until it is closed.
 type sinkConn struct {
 	f       *os.File
 	written *atomic.Int64
+	end     *sinkEnd
 }
 
-func (s sinkConn) Read([]byte) (int, error) { return 0, io.EOF }
+// sinkEnd is closed once, by whichever comes first: the benchmark's
+// cleanup, or gws ending the connection.
+type sinkEnd struct {
+	once sync.Once
+	done chan struct{}
+}
+
+func (s sinkConn) Read([]byte) (int, error) { <-s.end.done; return 0, io.EOF }
 func (s sinkConn) Write(p []byte) (int, error) {
 	n, err := s.f.Write(p)
 	s.written.Add(int64(n))
 	return n, err
 }
-func (s sinkConn) Close() error                          { return nil }
-func (s sinkConn) LocalAddr() net.Addr                   { return &net.TCPAddr{} }
-func (s sinkConn) RemoteAddr() net.Addr                  { return &net.TCPAddr{} }
-func (s sinkConn) SetDeadline(time.Time) error           { return nil }
-func (s sinkConn) SetReadDeadline(time.Time) error       { return nil }
-func (s sinkConn) SetWriteDeadline(time.Time) error      { return nil }
-func (s sinkConn) SyscallConn() (syscall.RawConn, error) { return s.f.SyscallConn() }
+func (s sinkConn) Close() error                     { s.end.once.Do(func() { close(s.end.done) }); return nil }
+func (s sinkConn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
+func (s sinkConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
+func (s sinkConn) SetDeadline(time.Time) error      { return nil }
+func (s sinkConn) SetReadDeadline(time.Time) error  { return nil }
+func (s sinkConn) SetWriteDeadline(time.Time) error { return nil }
+func (s sinkConn) SyscallConn() (syscall.RawConn, error) {
+	raw, err := s.f.SyscallConn()
+	return sinkRaw{raw, s.end}, err
+}
+
+// sinkRaw writes to the file's descriptor and, like sinkConn, reads
+// nothing until the connection is closed.
+type sinkRaw struct {
+	syscall.RawConn
+	end *sinkEnd
+}
+
+func (r sinkRaw) Read(func(fd uintptr) bool) error { <-r.end.done; return io.EOF }

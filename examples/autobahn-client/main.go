@@ -59,13 +59,13 @@ func run(ctx context.Context, base, agent string, log io.Writer) error {
 			fmt.Fprintf(log, "case %d: %v\n", n, err)
 			continue
 		}
-		c.ReadLoop()
+		<-c.Context.Done()
 	}
 	c, _, err := gws.Dial(ctx, base+"/updateReports?agent="+url.QueryEscape(agent), echo{}, nil)
 	if err != nil {
 		return fmt.Errorf("updating reports: %w", err)
 	}
-	c.ReadLoop()
+	<-c.Context.Done()
 	fmt.Fprintln(log, "reports updated")
 	return nil
 }
@@ -78,7 +78,7 @@ func caseCount(ctx context.Context, base string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("getting the case count: %w", err)
 	}
-	c.ReadLoop()
+	<-c.Context.Done()
 	n, err := strconv.Atoi(got.text)
 	if err != nil {
 		return 0, fmt.Errorf("getting the case count: server sent %q", got.text)

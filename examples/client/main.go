@@ -52,7 +52,6 @@ func run(ctx context.Context, url string, opts *gws.ClientOptions, in io.Reader,
 	if err != nil {
 		return err
 	}
-	go c.ReadLoop()
 
 	lines := make(chan string)
 	go func() {

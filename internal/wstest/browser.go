@@ -224,7 +224,6 @@ func dialCDP(url string) (*Chromium, error) {
 		return nil, fmt.Errorf("connecting to chromium's DevTools: %w", err)
 	}
 	c.conn = conn
-	go conn.ReadLoop()
 	return c, nil
 }
 

@@ -39,7 +39,7 @@ func runTestee(t *testing.T, s *FuzzingServer, n int, agent string, h gws.EventH
 		t.Errorf("case %d: %v", n, err)
 		return
 	}
-	c.ReadLoop()
+	<-c.Context.Done()
 }
 
 // TestFuzzingServerGWSClient runs every case of sections 1 to 7, 9 (scaled
@@ -96,7 +96,7 @@ func talkTo(t *testing.T, s *FuzzingServer, path string) []string {
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
-	c.ReadLoop()
+	<-c.Context.Done()
 	return h.messages()
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -46,9 +47,9 @@ func TestNegotiateAccepts(t *testing.T) {
 	if resp.Header.Get("X-Server") != "gws" {
 		t.Fatal("extra response header missing")
 	}
-	var b bytes.Buffer
-	resp.WriteTo(&b)
-	hr, err := http.ReadResponse(bufio.NewReader(&b), nil)
+	a, b := net.Pipe()
+	go func() { resp.write(a); a.Close() }()
+	hr, err := http.ReadResponse(bufio.NewReader(b), nil)
 	if err != nil || hr.StatusCode != 101 || hr.Header.Get("Upgrade") != "websocket" {
 		t.Fatalf("written response: %v %v", hr, err)
 	}
@@ -61,32 +62,32 @@ func TestNegotiateRejects(t *testing.T) {
 		status int
 		err    error
 	}{
-		{"POST", func(r *http.Request) { r.Method = http.MethodPost }, 405, ErrMethod},
-		{"HTTP/1.0", func(r *http.Request) { r.ProtoMinor = 0 }, 400, ErrHTTPVersion},
-		{"no Connection upgrade", func(r *http.Request) { r.Header.Set("Connection", "keep-alive") }, 400, ErrNotUpgrade},
-		{"no Upgrade", func(r *http.Request) { r.Header.Del("Upgrade") }, 400, ErrNotUpgrade},
-		{"Upgrade h2c", func(r *http.Request) { r.Header.Set("Upgrade", "h2c") }, 400, ErrNotUpgrade},
-		{"version 8", func(r *http.Request) { r.Header.Set("Sec-WebSocket-Version", "8") }, 426, ErrVersion},
-		{"no version", func(r *http.Request) { r.Header.Del("Sec-WebSocket-Version") }, 426, ErrVersion},
-		{"no key", func(r *http.Request) { r.Header.Del("Sec-WebSocket-Key") }, 400, ErrKey},
-		{"short key", func(r *http.Request) { r.Header.Set("Sec-WebSocket-Key", "c2hvcnQ=") }, 400, ErrKey},
-		{"bad base64 key", func(r *http.Request) { r.Header.Set("Sec-WebSocket-Key", "!!!!!!!!!!!!!!!!!!!!!!==") }, 400, ErrKey},
-		{"two keys", func(r *http.Request) { r.Header.Add("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==") }, 400, ErrKey},
-		{"cross origin", func(r *http.Request) { r.Header.Set("Origin", "http://evil.example") }, 403, ErrOrigin},
-		{"bad origin", func(r *http.Request) { r.Header.Set("Origin", "::") }, 403, ErrOrigin},
+		{"POST", func(r *http.Request) { r.Method = http.MethodPost }, 405, errMethod},
+		{"HTTP/1.0", func(r *http.Request) { r.ProtoMinor = 0 }, 400, errHTTPVersion},
+		{"no Connection upgrade", func(r *http.Request) { r.Header.Set("Connection", "keep-alive") }, 400, errNotUpgrade},
+		{"no Upgrade", func(r *http.Request) { r.Header.Del("Upgrade") }, 400, errNotUpgrade},
+		{"Upgrade h2c", func(r *http.Request) { r.Header.Set("Upgrade", "h2c") }, 400, errNotUpgrade},
+		{"version 8", func(r *http.Request) { r.Header.Set("Sec-WebSocket-Version", "8") }, 426, errVersion},
+		{"no version", func(r *http.Request) { r.Header.Del("Sec-WebSocket-Version") }, 426, errVersion},
+		{"no key", func(r *http.Request) { r.Header.Del("Sec-WebSocket-Key") }, 400, errKey},
+		{"short key", func(r *http.Request) { r.Header.Set("Sec-WebSocket-Key", "c2hvcnQ=") }, 400, errKey},
+		{"bad base64 key", func(r *http.Request) { r.Header.Set("Sec-WebSocket-Key", "!!!!!!!!!!!!!!!!!!!!!!==") }, 400, errKey},
+		{"two keys", func(r *http.Request) { r.Header.Add("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==") }, 400, errKey},
+		{"cross origin", func(r *http.Request) { r.Header.Set("Origin", "http://evil.example") }, 403, errOrigin},
+		{"bad origin", func(r *http.Request) { r.Header.Set("Origin", "::") }, 403, errOrigin},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := (&Upgrader{}).Negotiate(upgradeRequest(c.mod))
 			var he *HandshakeError
-			if !errors.As(err, &he) || he.Status != c.status || !errors.Is(err, c.err) {
+			if !errors.As(err, &he) || he.StatusCode != c.status || !errors.Is(err, c.err) {
 				t.Fatalf("err %v, want status %d and %v", err, c.status, c.err)
 			}
 			if he.Reason == "" || strings.ContainsAny(he.Reason, "\r\n") {
 				t.Fatalf("reason %q is not one line", he.Reason)
 			}
 			w := httptest.NewRecorder()
-			he.WriteResponse(w)
+			he.writeResponse(w)
 			if w.Code != c.status {
 				t.Fatalf("written status %d", w.Code)
 			}
@@ -102,8 +103,8 @@ func TestCheckOriginDecides(t *testing.T) {
 		r.Storage.Put("user", r.URL.Query().Get("user"))
 		return r.URL.Query().Get("user") != ""
 	}}
-	if _, err := u.Negotiate(upgradeRequest(nil)); !errors.Is(err, ErrOrigin) {
-		t.Fatalf("err %v, want ErrOrigin", err)
+	if _, err := u.Negotiate(upgradeRequest(nil)); !errors.Is(err, errOrigin) {
+		t.Fatalf("err %v, want errOrigin", err)
 	}
 	r := upgradeRequest(func(r *http.Request) {
 		r.URL.RawQuery = "user=ann"
@@ -125,8 +126,8 @@ func TestResponseHeaderInjectionRefused(t *testing.T) {
 		u := &Upgrader{ServerOptions: &ServerOptions{ResponseHeader: h}}
 		_, err := u.Negotiate(upgradeRequest(nil))
 		var he *HandshakeError
-		if !errors.As(err, &he) || he.Status != 500 || !errors.Is(err, ErrHeader) {
-			t.Fatalf("header %q: err %v, want 500 ErrHeader", h, err)
+		if !errors.As(err, &he) || he.StatusCode != 500 || !errors.Is(err, errHeader) {
+			t.Fatalf("header %q: err %v, want 500 errHeader", h, err)
 		}
 	}
 }
@@ -146,13 +147,13 @@ func FuzzHandshake(f *testing.F) {
 		resp, err := u.Negotiate(NewRequest(req))
 		if err != nil {
 			var he *HandshakeError
-			if !errors.As(err, &he) || he.Status < 400 {
+			if !errors.As(err, &he) || he.StatusCode < 400 {
 				t.Fatalf("rejection without a status: %v", err)
 			}
 			return
 		}
 		key := strings.TrimSpace(req.Header.Get("Sec-WebSocket-Key"))
-		if resp.Header.Get("Sec-WebSocket-Accept") != AcceptKey(key) {
+		if resp.Header.Get("Sec-WebSocket-Accept") != acceptKey(key) {
 			t.Fatal("accept key does not match the request's key")
 		}
 	})

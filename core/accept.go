@@ -1,0 +1,287 @@
+package gws
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Request is an opening handshake on its way to becoming a Conn. It embeds
+// the HTTP request (adapters for routers that are not net/http convert
+// theirs once) and carries the Storage that becomes the connection's.
+type Request struct {
+	*http.Request
+	Storage *Storage
+
+	// RouterContext is the router's own context for the request (a
+	// *gin.Context, an echo.Context, a *fiber.Ctx, a *fasthttp.RequestCtx)
+	// while the handshake runs, set by the router's adapter so CheckOrigin
+	// can read what earlier middleware attached. Routers reuse these
+	// contexts once the handler returns: copy what the connection needs
+	// into Storage, never keep RouterContext itself.
+	RouterContext any
+}
+
+// NewRequest wraps r with an empty Storage, for adapters that add router
+// values to it before UpgradeRequest or Negotiate.
+func NewRequest(r *http.Request) *Request {
+	return &Request{Request: r, Storage: new(Storage)}
+}
+
+// ParamKey returns the Storage key under which adapters put the route
+// parameter name (":id" in "/rooms/:id" is ParamKey("id")).
+func ParamKey(name string) string { return "param:" + name }
+
+// IsUpgrade reports whether r asks for a WebSocket upgrade, by its Upgrade
+// and Connection headers alone. Middleware uses it to let other requests
+// through untouched.
+func IsUpgrade(r *http.Request) bool {
+	return headerHasToken(r.Header, "Connection", "upgrade") &&
+		headerHasToken(r.Header, "Upgrade", "websocket")
+}
+
+// SameOrigin is the default CheckOrigin: browsers always send Origin, so a
+// request without one comes from a non-browser client and is let through; a
+// browser's must name the host the request was sent to. A CheckOrigin of
+// your own can call it before looking at the request further.
+func SameOrigin(r *Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	return strings.EqualFold(u.Host, r.Host)
+}
+
+// Response is an accepted handshake, from Negotiate: the headers of the 101
+// response and what was negotiated.
+type Response struct {
+	// Header holds every header of the 101 response, Upgrade and Connection
+	// included.
+	Header http.Header
+
+	// SubProtocol is the negotiated subprotocol, or "".
+	SubProtocol string
+
+	req     *Request
+	deflate *deflateParams // nil unless permessage-deflate was agreed
+}
+
+// Upgrade upgrades an HTTP request to a WebSocket connection and starts
+// delivering its events to h on a goroutine of its own, so the HTTP handler
+// may return at once and net/http frees its request state. The request is
+// checked before the connection is taken over: a rejected handshake is
+// answered as an ordinary HTTP response (400, 403, 405, 426 or 503 with a
+// one-line reason; 500 when the ResponseWriter cannot hand its connection
+// over) and returned as a *HandshakeError.
+//
+// ctx bounds the connection's life: when it is cancelled the connection is
+// closed with 1001 (going away). Pass context.Background() or a context of
+// the server's own, never r.Context(), which net/http cancels as soon as
+// the handler returns. The connection's Context carries r.Context()'s
+// values (trace spans, authentication) without its cancellation.
+func (u *Upgrader) Upgrade(ctx context.Context, w http.ResponseWriter, r *http.Request, h EventHandler) (*Conn, error) {
+	return u.UpgradeRequest(ctx, w, NewRequest(r), h)
+}
+
+// UpgradeRequest is Upgrade for a Request the caller has prepared, for
+// router adapters that put router values in its Storage and set its
+// RouterContext before CheckOrigin runs.
+func (u *Upgrader) UpgradeRequest(ctx context.Context, w http.ResponseWriter, r *Request, h EventHandler) (*Conn, error) {
+	resp, err := u.Negotiate(r)
+	if err != nil {
+		var he *HandshakeError
+		if errors.As(err, &he) {
+			he.writeResponse(w)
+		}
+		return nil, err
+	}
+	nc, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		// Wrapped writers without Unwrap, HTTP/2 streams, or a header
+		// already sent.
+		he := reject(http.StatusInternalServerError, fmt.Errorf("taking over the connection: %w", err), "websocket: the server cannot hand over this connection")
+		he.writeResponse(w)
+		u.logRejected(r, he)
+		return nil, he
+	}
+	var buffered []byte
+	if n := brw.Reader.Buffered(); n > 0 {
+		// The client may send its first frame right behind the handshake;
+		// those bytes are already in net/http's reader.
+		buffered, _ = brw.Reader.Peek(n)
+	}
+	return u.Accept(ctx, nc, buffered, resp, h)
+}
+
+// Negotiate checks r as a WebSocket opening handshake (RFC 6455 §4.2.1),
+// runs CheckOrigin, chooses the subprotocol and permessage-deflate, and
+// returns the response to send. A rejected request gets a *HandshakeError
+// saying how to answer it. Negotiate neither reads nor writes the
+// connection, so an adapter for a server other than net/http calls it
+// before taking the connection over, answers a rejection as an ordinary
+// HTTP response, and completes an acceptance with Accept.
+func (u *Upgrader) Negotiate(r *Request) (*Response, error) {
+	resp, err := u.negotiate(r)
+	if err != nil {
+		u.logRejected(r, err)
+	}
+	return resp, err
+}
+
+func (u *Upgrader) logRejected(r *Request, err error) {
+	if l := u.group().cfg.logger; l != nil {
+		l.Info("gws: handshake rejected", "remote", r.RemoteAddr, "uri", r.RequestURI, "err", err)
+	}
+}
+
+// Sentinel causes of a rejected handshake, for the log and errors.Is within
+// the package's tests; callers branch on HandshakeError.StatusCode.
+var (
+	errMethod      = errors.New("handshake method is not GET")
+	errHTTPVersion = errors.New("handshake needs HTTP/1.1")
+	errNotUpgrade  = errors.New("request is not a WebSocket upgrade")
+	errVersion     = errors.New("unsupported Sec-WebSocket-Version")
+	errKey         = errors.New("bad Sec-WebSocket-Key")
+	errOrigin      = errors.New("origin not allowed")
+	errHeader      = errors.New("invalid response header configured")
+	errShutdown    = errors.New("server shutting down")
+)
+
+func (u *Upgrader) negotiate(r *Request) (*Response, error) {
+	g := u.group()
+	g.mu.Lock()
+	closing := g.closing
+	g.mu.Unlock()
+	if closing {
+		return nil, reject(http.StatusServiceUnavailable, errShutdown, "websocket: server shutting down")
+	}
+	if r.Storage == nil {
+		r.Storage = new(Storage)
+	}
+	if r.Method != http.MethodGet {
+		e := reject(http.StatusMethodNotAllowed, errMethod, "websocket: method must be GET")
+		e.Header.Set("Allow", "GET")
+		return nil, e
+	}
+	if r.ProtoMajor != 1 || r.ProtoMinor < 1 {
+		return nil, reject(http.StatusBadRequest, errHTTPVersion, "websocket: HTTP/1.1 required")
+	}
+	if !headerHasToken(r.Header, "Connection", "upgrade") {
+		return nil, reject(http.StatusBadRequest, errNotUpgrade, "websocket: 'Connection' header does not contain 'upgrade'")
+	}
+	if !headerHasToken(r.Header, "Upgrade", "websocket") {
+		return nil, reject(http.StatusBadRequest, errNotUpgrade, "websocket: 'Upgrade' header does not contain 'websocket'")
+	}
+	if v := r.Header.Values("Sec-WebSocket-Version"); len(v) != 1 || strings.TrimSpace(v[0]) != "13" {
+		e := reject(http.StatusUpgradeRequired, errVersion, "websocket: 'Sec-WebSocket-Version' must be 13")
+		e.Header.Set("Sec-WebSocket-Version", "13")
+		return nil, e
+	}
+	keys := r.Header.Values("Sec-WebSocket-Key")
+	if len(keys) != 1 || !validKey(strings.TrimSpace(keys[0])) {
+		return nil, reject(http.StatusBadRequest, errKey, "websocket: 'Sec-WebSocket-Key' must be 16 bytes in base64")
+	}
+	check := u.CheckOrigin
+	if check == nil {
+		check = SameOrigin
+	}
+	if !check(r) {
+		return nil, reject(http.StatusForbidden, errOrigin, "websocket: request origin not allowed")
+	}
+
+	cfg := g.cfg
+	h := make(http.Header, 4+len(cfg.responseHeader))
+	for k, vs := range cfg.responseHeader {
+		if !validHeaderField(k, vs) {
+			return nil, reject(http.StatusInternalServerError, errHeader, "websocket: invalid response header configured")
+		}
+		h[http.CanonicalHeaderKey(k)] = vs
+	}
+	h["Upgrade"] = []string{"websocket"}
+	h["Connection"] = []string{"Upgrade"}
+	h["Sec-Websocket-Accept"] = []string{acceptKey(strings.TrimSpace(keys[0]))}
+	resp := &Response{Header: h, req: r}
+	if p := chooseSubProtocol(cfg.subProtocols, r.Header); p != "" {
+		resp.SubProtocol = p
+		h["Sec-Websocket-Protocol"] = []string{p}
+	}
+	if cfg.compress {
+		if p, answer, ok := negotiateDeflate(r.Header, cfg); ok {
+			resp.deflate = &p
+			h["Sec-Websocket-Extensions"] = []string{answer}
+		}
+	}
+	return resp, nil
+}
+
+// Accept completes a handshake Negotiate accepted, on the connection nc
+// taken over from the HTTP server (hijacked): it writes the 101 response
+// within WriteTimeout and starts delivering the connection's events to h on
+// a goroutine of its own. buffered holds any bytes the server had read past
+// the request; they are read before nc. ctx bounds the connection's life
+// as in Upgrade. On error nc is closed.
+func (u *Upgrader) Accept(ctx context.Context, nc net.Conn, buffered []byte, resp *Response, h EventHandler) (*Conn, error) {
+	g := u.group()
+	c := newConn(g, nc, buffered, resp.req, resp, h, true)
+	// The connection is counted before the client can see the 101, so a
+	// Shutdown that starts meanwhile finds it; the write lock keeps any
+	// frame queued for it (a ping, Shutdown's close) behind the 101.
+	c.wmu.Lock()
+	g.track(c)
+	if wt := g.cfg.writeTimeout; wt > 0 {
+		nc.SetWriteDeadline(time.Now().Add(wt))
+	}
+	if err := resp.write(nc); err != nil {
+		c.closeSent = true
+		c.wmu.Unlock()
+		nc.Close()
+		c.releaseBuffer()
+		c.cancel()
+		g.untrack(c)
+		return nil, fmt.Errorf("gws: writing handshake response: %w", err)
+	}
+	nc.SetWriteDeadline(time.Time{})
+	c.wmu.Unlock()
+	c.start(ctx)
+	return c, nil
+}
+
+// write sends the 101 status line and headers in one write.
+func (r *Response) write(nc net.Conn) error {
+	var b bytes.Buffer
+	b.WriteString("HTTP/1.1 101 Switching Protocols\r\n")
+	r.Header.Write(&b)
+	b.WriteString("\r\n")
+	_, err := nc.Write(b.Bytes())
+	return err
+}
+
+func validKey(k string) bool {
+	if len(k) != 24 {
+		return false
+	}
+	b, err := base64.StdEncoding.DecodeString(k)
+	return err == nil && len(b) == 16
+}
+
+func chooseSubProtocol(server []string, h http.Header) string {
+	for _, want := range server {
+		for t := range headerTokens(h, "Sec-WebSocket-Protocol") {
+			if t == want {
+				return want
+			}
+		}
+	}
+	return ""
+}
