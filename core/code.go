@@ -18,23 +18,21 @@ const (
 // Code is a close status code (RFC 6455 §7.4).
 type Code uint16
 
-// Close codes registered by RFC 6455 §7.4.1 and the IANA registry.
+// The close codes of RFC 6455 §7.4.1 that an application sends or sees,
+// and 1013 from the IANA registry. Any other code, such as one of the
+// 4000–4999 range left to applications, is written Code(4000).
 const (
-	CloseNormal             Code = 1000
-	CloseGoingAway          Code = 1001
-	CloseProtocolError      Code = 1002
-	CloseUnsupportedData    Code = 1003
-	CloseNoStatus           Code = 1005 // never sent; reported when a close frame had no code
-	CloseAbnormal           Code = 1006 // never sent; reported when TCP ended without a close frame
-	CloseInvalidPayload     Code = 1007
-	ClosePolicyViolation    Code = 1008
-	CloseMessageTooBig      Code = 1009
-	CloseMandatoryExtension Code = 1010
-	CloseInternalError      Code = 1011
-	CloseServiceRestart     Code = 1012
-	CloseTryAgainLater      Code = 1013
-	CloseBadGateway         Code = 1014
-	CloseTLSHandshake       Code = 1015 // never sent
+	CloseNormal          Code = 1000
+	CloseGoingAway       Code = 1001
+	CloseProtocolError   Code = 1002
+	CloseUnsupportedData Code = 1003
+	CloseNoStatus        Code = 1005 // never sent; reported when a close frame had no code
+	CloseAbnormal        Code = 1006 // never sent; reported when TCP ended without a close frame
+	CloseInvalidPayload  Code = 1007
+	ClosePolicyViolation Code = 1008
+	CloseMessageTooBig   Code = 1009
+	CloseInternalError   Code = 1011
+	CloseTryAgainLater   Code = 1013
 )
 
 // validOnWire reports whether a peer may put c in a close frame: the

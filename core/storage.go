@@ -12,9 +12,6 @@ type Storage struct {
 	m  map[string]any
 }
 
-// NewStorage returns an empty Storage.
-func NewStorage() *Storage { return &Storage{} }
-
 // Put stores value under key, replacing any earlier value.
 func (s *Storage) Put(key string, value any) {
 	s.mu.Lock()
