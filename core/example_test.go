@@ -32,7 +32,10 @@ func ExampleUpgrader_Upgrade() {
 	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"
 
 	_, _, err := gws.Dial(context.Background(), url, echoHandler{}, nil)
-	fmt.Println("without a name:", err.(interface{ Unwrap() error }).Unwrap().(*gws.HandshakeError).StatusCode)
+	var refused *gws.HandshakeError
+	if errors.As(err, &refused) {
+		fmt.Println("without a name:", refused.StatusCode)
+	}
 
 	client := newPrinter()
 	conn, _, err := gws.Dial(context.Background(), url+"?name=caster", client, nil)
@@ -188,7 +191,7 @@ func ExampleBroadcaster() {
 	for _, p := range clients {
 		<-p.done
 	}
-	// Output:
+	// Unordered output:
 	// received: dinner is ready
 	// closed: 1001 server shutting down
 	// received: dinner is ready
@@ -216,7 +219,6 @@ func ExampleSessions() {
 	fmt.Println("members:", r.members.Len())
 	c, _ := r.members.Load("caster")
 	c.WriteString("you are the newest")
-	<-time.After(50 * time.Millisecond)
 
 	upgrader.Shutdown(context.Background())
 	<-first.done
