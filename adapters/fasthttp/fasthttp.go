@@ -111,7 +111,9 @@ func UpgradeRequest(u *gws.Upgrader, ctx *fasthttp.RequestCtx, req *gws.Request,
 		reject(ctx, he)
 		return err
 	}
-	// Accept writes the 101 on the hijacked connection, as on net/http.
+	// Accept writes the 101 on the hijacked connection, as on net/http;
+	// the status recorded here is never sent, but loggers report it.
+	ctx.SetStatusCode(fasthttp.StatusSwitchingProtocols)
 	ctx.HijackSetNoResponse(true)
 	ctx.Hijack(hijackHandler(u, resp, h))
 	return nil
