@@ -40,7 +40,7 @@ type Conn struct {
 	handler     EventHandler
 	subProtocol string
 
-	// Read side, touched only by the goroutine running ReadLoop.
+	// Read side, touched only by the read loop's goroutine.
 	rbuf       *[]byte // borrowed while bytes are in flight, nil when idle
 	rpos, rend int
 	rstate     int          // stateHeader, or statePayload while rdst is being filled

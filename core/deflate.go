@@ -52,7 +52,7 @@ func getCompressor(level int) *compressor {
 		return v.(*compressor)
 	}
 	c := &compressor{}
-	c.fw, _ = flate.NewWriter(&c.out, level) // level is checked by withDefaults
+	c.fw, _ = flate.NewWriter(&c.out, level) // level is checked by config.withDefaults
 	return c
 }
 
