@@ -2,6 +2,7 @@ package gws
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -144,4 +145,62 @@ func idleClient(b testing.TB, addr, offer string, message []byte) net.Conn {
 	h, _, _ := frame.Parse(hb[:n])
 	io.CopyN(io.Discard, br, h.Length)
 	return nc
+}
+
+// TestUpgradeHoldsNoRequestState checks that a connection upgraded the
+// seed's way, with Upgrade inside a net/http handler, holds no more at rest
+// than one made by an adapter that writes the 101 itself (Accept on a raw
+// listener): the HTTP handler's goroutine, net/http's per-connection
+// goroutine and buffers, and the request are gone once the handler has
+// returned. What Upgrade keeps beyond that is the request's context, for
+// Conn.Context's values (net/http's chain of value and cancel contexts,
+// about 1.2 KB measured); net/http's read and write buffers are 4 KiB each
+// and a parked handler goroutine's stack at least 2 KB, so holding any of
+// them would cross the 2 KB allowed.
+func TestUpgradeHoldsNoRequestState(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes what memory holds; scripts/test runs this package once more without it")
+	}
+	const conns = 300
+	msg := encode(0x80|frame.OpText, []byte("sixteen bytes!!!"))
+	measure := func(addr string) (bytes float64, goroutines int) {
+		idleClient(t, addr, "", msg).Close() // pools and lazily started goroutines
+		time.Sleep(50 * time.Millisecond)
+		before, g0 := heapAndStacks(), runtime.NumGoroutine()
+		ncs := make([]net.Conn, conns)
+		for i := range ncs {
+			ncs[i] = idleClient(t, addr, "", msg)
+		}
+		after, g1 := heapAndStacks(), runtime.NumGoroutine()
+		for _, nc := range ncs {
+			nc.Close()
+		}
+		return float64(after-before) / conns, g1 - g0
+	}
+
+	accepted, acceptedG := measure(serve(t, &Upgrader{}, echoHandler{}))
+
+	u := &Upgrader{}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u.Upgrade(context.Background(), w, r, echoHandler{})
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer func() {
+		srv.Close()
+		waitEnded(t, u)
+	}()
+	upgraded, upgradedG := measure(ln.Addr().String())
+
+	t.Logf("per idle connection: Accept %.0f B and %d goroutines in all, Upgrade on net/http %.0f B and %d goroutines",
+		accepted, acceptedG, upgraded, upgradedG)
+	if upgradedG > conns+conns/10 {
+		t.Fatalf("%d goroutines for %d connections through Upgrade: net/http's are still running", upgradedG, conns)
+	}
+	if upgraded > accepted+2048 {
+		t.Fatalf("a connection through Upgrade holds %.0f B at rest, one through Accept %.0f B", upgraded, accepted)
+	}
 }
