@@ -5,6 +5,7 @@ import (
 	"compress/flate"
 	"errors"
 	"io"
+	"math"
 	"sync"
 
 	"github.com/gwsgo/gws/core/internal/bufpool"
@@ -36,7 +37,7 @@ var writerPools [flate.BestCompression + 3]sync.Pool
 type appendWriter struct{ buf *[]byte }
 
 func (w *appendWriter) Write(p []byte) (int, error) {
-	w.buf = bufpool.Grow(w.buf, len(p))
+	w.buf = bufpool.Grow(w.buf, len(p), math.MaxInt)
 	*w.buf = append(*w.buf, p...)
 	return len(p), nil
 }
@@ -117,7 +118,7 @@ func inflate(in *[]byte, dict []byte, limit int) (*[]byte, error) {
 	*out = (*out)[:0]
 	for {
 		if len(*out) == cap(*out) {
-			out = bufpool.Grow(out, min(len(*out), limit+1-len(*out)))
+			out = bufpool.Grow(out, min(len(*out), limit+1-len(*out)), limit+1)
 		}
 		b := *out
 		n, err := f.fr.Read(b[len(b):cap(b)])

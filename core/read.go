@@ -160,7 +160,7 @@ func (c *Conn) beginFrame(h *frame.Header) {
 		*c.msg = (*c.msg)[:0]
 		c.text.Reset()
 	} else {
-		c.msg = bufpool.Grow(c.msg, int(h.Length))
+		c.msg = bufpool.Grow(c.msg, int(h.Length), c.cfg.readMax)
 	}
 	start := len(*c.msg)
 	*c.msg = (*c.msg)[:start+int(h.Length)]
@@ -289,7 +289,7 @@ func (c *Conn) inflate(msg *[]byte) (*[]byte, error) {
 		}
 		dict = *c.peerWindow
 	}
-	msg = bufpool.Grow(msg, len(deflateTail))
+	msg = bufpool.Grow(msg, len(deflateTail), c.cfg.readMax+len(deflateTail))
 	out, err := inflate(msg, dict, c.cfg.readMax)
 	bufpool.Put(msg)
 	if err != nil {

@@ -65,13 +65,31 @@ func Put(b *[]byte) {
 }
 
 // Grow returns a buffer holding the contents of b with room for n more
-// bytes, giving b back to the pool when it had to move.
-func Grow(b *[]byte, n int) *[]byte {
+// bytes, giving b back to the pool when it had to move. Within the tiers
+// capacities double by construction; past the largest tier the capacity
+// doubles too, so that a buffer grown a piece at a time to any size is
+// copied O(size) bytes in all instead of once per piece. most is the size
+// the buffer may reach: once doubling would come within half of it, the
+// buffer goes straight to most, sparing the last, largest copy (what a
+// message at the limit holds at its peak is then its final buffer and the
+// largest tier, not also a buffer of half its size). The result always
+// holds len+n.
+func Grow(b *[]byte, n, most int) *[]byte {
 	l := len(*b)
 	if l+n <= cap(*b) {
 		return b
 	}
-	nb := Get(l + n)
+	var nb *[]byte
+	if tier(l+n) >= 0 {
+		nb = Get(l + n)
+	} else {
+		c := 2 * cap(*b)
+		if c >= most/2 {
+			c = most
+		}
+		s := make([]byte, l+n, max(l+n, c))
+		nb = &s
+	}
 	copy(*nb, *b)
 	*nb = (*nb)[:l]
 	Put(b)

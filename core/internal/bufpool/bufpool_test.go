@@ -27,7 +27,7 @@ func TestPutIgnoresForeignBuffers(t *testing.T) {
 func TestGrowKeepsContents(t *testing.T) {
 	b := Get(3)
 	copy(*b, "abc")
-	b = Grow(b, 1000)
+	b = Grow(b, 1000, 1<<30)
 	if string(*b) != "abc" || cap(*b) < 1003 {
 		t.Fatalf("Grow: %q cap %d", *b, cap(*b))
 	}
@@ -46,4 +46,28 @@ func TestSteadyStateDoesNotAllocate(t *testing.T) {
 	if allocs != 0 {
 		t.Fatalf("Get+Put allocated %v times per run", allocs)
 	}
+}
+
+// TestGrowPastTiersIsLinear grows a buffer 64 KiB at a time to 64 MiB,
+// the way a message arrives in fragments: past the largest tier it must
+// keep doubling, so that all the moves together copy less than the final
+// size twice over, and it must not pass the bound it was given.
+func TestGrowPastTiersIsLinear(t *testing.T) {
+	const piece, limit = 64 << 10, 64 << 20
+	b := Get(0)
+	copied, moves := 0, 0
+	for len(*b) < limit {
+		before := &(*b)[:cap(*b)][0]
+		l := len(*b)
+		b = Grow(b, piece, limit)
+		if &(*b)[:cap(*b)][0] != before {
+			copied += l
+			moves++
+		}
+		*b = (*b)[:l+piece]
+	}
+	if copied > 2*limit || cap(*b) > limit {
+		t.Fatalf("growing to %d bytes copied %d bytes in %d moves, capacity %d", limit, copied, moves, cap(*b))
+	}
+	t.Logf("%d moves copied %d MiB", moves, copied>>20)
 }
