@@ -57,11 +57,13 @@ func (b *Broadcaster) Broadcast(c *Conn) error {
 		kind = c.deflate.level(c.cfg) + 3
 	}
 	b.refs.Add(1)
-	return c.enqueue(outFrame{b: b.frame(kind), bc: b, queued: true})
+	return c.enqueue(outFrame{b: b.frame(kind, c.cfg.codec), bc: b, queued: true})
 }
 
-// frame returns the encoded frame of a kind, encoding it on first use.
-func (b *Broadcaster) frame(kind int) []byte {
+// frame returns the encoded frame of a kind, encoding it on first use, with
+// k when it is compressed. Any codec's output inflates the same, so
+// connections with other codecs may share the frame.
+func (b *Broadcaster) frame(kind int, k *codec) []byte {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.frames[kind] == nil {
@@ -73,9 +75,9 @@ func (b *Broadcaster) frame(kind int) []byte {
 			copy((*buf)[hs:], b.payload)
 			b.frames[0] = buf
 		} else {
-			comp := getCompressor(kind - 3)
+			comp := k.getCompressor(kind - 3)
 			b.frames[kind], b.starts[kind] = comp.compressFrame(b.op, b.payload, false, true)
-			putCompressor(kind-3, comp)
+			k.putCompressor(kind-3, comp)
 		}
 	}
 	return (*b.frames[kind])[b.starts[kind]:]

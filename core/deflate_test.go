@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"compress/flate"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gwsgo/gws/core/internal/bufpool"
@@ -256,7 +258,7 @@ func FuzzInflate(f *testing.F) {
 		if withDict {
 			dict = []byte("hello, world")
 		}
-		out, err := inflate(in, dict, limit)
+		out, err := stdCodec.inflate(in, dict, limit)
 		if err == nil && len(*out) > limit {
 			t.Fatalf("inflated %d bytes past the %d limit", len(*out), limit)
 		}
@@ -265,4 +267,58 @@ func FuzzInflate(f *testing.F) {
 			t.Fatalf("inflate error %v is not a close error", err)
 		}
 	})
+}
+
+// countingCodec is compress/flate through the Codec option, counting the
+// writers and readers gws makes with it.
+type countingCodec struct{ writers, readers *atomic.Int64 }
+
+func (c countingCodec) NewWriter(w io.Writer, level int) (io.WriteCloser, error) {
+	c.writers.Add(1)
+	return flate.NewWriter(w, level)
+}
+
+func (c countingCodec) NewReader(r io.Reader) io.ReadCloser {
+	c.readers.Add(1)
+	return flate.NewReader(r)
+}
+
+// TestCompressCodec checks that both sides compress and decompress with
+// the configured codec, not compress/flate's own pools.
+func TestCompressCodec(t *testing.T) {
+	server := countingCodec{new(atomic.Int64), new(atomic.Int64)}
+	client := countingCodec{new(atomic.Int64), new(atomic.Int64)}
+	u := &Upgrader{ServerOptions: &ServerOptions{CompressEnabled: true, CompressCodec: server}}
+	addr := serve(t, u, echoHandler{})
+	c, _, log := dialRun(t, wsURL(addr, "/"), &ClientOptions{CompressEnabled: true, CompressCodec: client})
+	msg := strings.Repeat("compressed by a codec of the user's choice. ", 40)
+	c.WriteString(msg)
+	log.expect(t, "open", "message 1 "+msg)
+	for side, k := range map[string]countingCodec{"server": server, "client": client} {
+		// newCodec's check makes one of each; compressing and inflating
+		// a message need a second.
+		if k.writers.Load() < 2 || k.readers.Load() < 2 {
+			t.Errorf("%s codec made %d writers and %d readers", side, k.writers.Load(), k.readers.Load())
+		}
+	}
+}
+
+// plainWriterCodec's writer lacks Flush and Reset.
+type plainWriterCodec struct{ stdFlate }
+
+type nopWriteCloser struct{ io.Writer }
+
+func (nopWriteCloser) Close() error { return nil }
+
+func (plainWriterCodec) NewWriter(w io.Writer, level int) (io.WriteCloser, error) {
+	return nopWriteCloser{w}, nil
+}
+
+func TestCompressCodecChecked(t *testing.T) {
+	defer func() {
+		if e := recover(); e == nil || !strings.Contains(fmt.Sprint(e), "lacks Flush") {
+			t.Fatalf("a codec whose writer cannot flush: recovered %v", e)
+		}
+	}()
+	(&Upgrader{ServerOptions: &ServerOptions{CompressEnabled: true, CompressCodec: plainWriterCodec{}}}).Stats()
 }

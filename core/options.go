@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
+	"sync"
 	"time"
 )
 
@@ -38,6 +40,10 @@ type ServerOptions struct {
 	// compresses; smaller ones go out uncompressed, where deflate would
 	// cost more than it saves. Default 512.
 	CompressThreshold int
+
+	// CompressCodec is the DEFLATE implementation; nil means
+	// compress/flate. See Codec.
+	CompressCodec Codec
 
 	// ServerContextTakeover keeps the server's compression history from one
 	// message to the next, so repeated content compresses better. It costs
@@ -186,6 +192,10 @@ type ClientOptions struct {
 	// compresses. Default 512.
 	CompressThreshold int
 
+	// CompressCodec is the DEFLATE implementation; nil means
+	// compress/flate. See Codec.
+	CompressCodec Codec
+
 	// ServerContextTakeover lets the server keep its compression history
 	// between messages, which costs the connection a window of up to 32 KiB
 	// to decompress with. Off by default: the offer asks for
@@ -265,6 +275,7 @@ type config struct {
 	compress          bool
 	compressLevel     int
 	compressThreshold int
+	codec             *codec
 	serverTakeover    bool
 	clientTakeover    bool
 	readMax           int
@@ -296,6 +307,7 @@ func (o *ServerOptions) config() *config {
 		compress:          o.CompressEnabled,
 		compressLevel:     o.CompressLevel,
 		compressThreshold: o.CompressThreshold,
+		codec:             codecOf(o.CompressCodec),
 		serverTakeover:    o.ServerContextTakeover,
 		clientTakeover:    o.ClientContextTakeover,
 		readMax:           o.ReadMaxPayloadSize,
@@ -327,6 +339,7 @@ func (o *ClientOptions) config() *config {
 		compress:          o.CompressEnabled,
 		compressLevel:     o.CompressLevel,
 		compressThreshold: o.CompressThreshold,
+		codec:             codecOf(o.CompressCodec),
 		serverTakeover:    o.ServerContextTakeover,
 		clientTakeover:    o.ClientContextTakeover,
 		readMax:           o.ReadMaxPayloadSize,
@@ -344,6 +357,25 @@ func (o *ClientOptions) config() *config {
 		c.logger = cmp.Or(o.Logger, slog.Default())
 	}
 	return c.withDefaults()
+}
+
+// codecs holds the codec of every comparable CompressCodec seen, so that
+// the Upgraders and Dials using one share its pools.
+var codecs sync.Map
+
+// codecOf returns the codec for a CompressCodec option.
+func codecOf(impl Codec) *codec {
+	if impl == nil {
+		return stdCodec
+	}
+	if !reflect.TypeOf(impl).Comparable() {
+		return newCodec(impl)
+	}
+	if k, ok := codecs.Load(impl); ok {
+		return k.(*codec)
+	}
+	k, _ := codecs.LoadOrStore(impl, newCodec(impl))
+	return k.(*codec)
 }
 
 // withDefaults fills in the defaults both sides share.

@@ -290,7 +290,7 @@ func (c *Conn) inflate(msg *[]byte) (*[]byte, error) {
 		dict = *c.peerWindow
 	}
 	msg = bufpool.Grow(msg, len(deflateTail), c.cfg.readMax+len(deflateTail))
-	out, err := inflate(msg, dict, c.cfg.readMax)
+	out, err := c.cfg.codec.inflate(msg, dict, c.cfg.readMax)
 	bufpool.Put(msg)
 	if err != nil {
 		return nil, err

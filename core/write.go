@@ -102,9 +102,9 @@ func encodeMasked(op Opcode, p []byte) *[]byte {
 // without context.
 func (c *Conn) encodeCompressed(op Opcode, p []byte) (buf *[]byte, start int) {
 	level := c.deflate.level(c.cfg)
-	comp := getCompressor(level)
+	comp := c.cfg.codec.getCompressor(level)
 	buf, start = comp.compressFrame(op, p, !c.server, true)
-	putCompressor(level, comp)
+	c.cfg.codec.putCompressor(level, comp)
 	return buf, start
 }
 
@@ -150,8 +150,7 @@ func (c *Conn) writeWithContext(op Opcode, p []byte) error {
 		return errClosed
 	}
 	if c.ownComp == nil {
-		c.ownComp = &compressor{}
-		c.ownComp.fw, _ = flate.NewWriter(&c.ownComp.out, c.deflate.level(c.cfg))
+		c.ownComp = c.cfg.codec.newCompressor(c.deflate.level(c.cfg))
 	}
 	buf, start := c.ownComp.compressFrame(op, p, !c.server, false)
 	err := c.writeLocked((*buf)[start:], false)

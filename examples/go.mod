@@ -11,6 +11,7 @@ require (
 	github.com/gwsgo/gws/adapters/fiber v0.0.0
 	github.com/gwsgo/gws/adapters/gin v0.0.0
 	github.com/gwsgo/gws/adapters/nethttp v0.0.0
+	github.com/gwsgo/gws/compress/klauspost v0.0.0
 	github.com/gwsgo/gws/core v0.0.0
 	github.com/gwsgo/gws/internal/wstest v0.0.0
 	github.com/labstack/echo/v4 v4.16.0
@@ -60,6 +61,8 @@ require (
 )
 
 replace github.com/gwsgo/gws/core => ../core
+
+replace github.com/gwsgo/gws/compress/klauspost => ../compress/klauspost
 
 replace github.com/gwsgo/gws/adapters/nethttp => ../adapters/nethttp
 

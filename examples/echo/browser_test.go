@@ -46,18 +46,27 @@ func TestBrowser(t *testing.T) {
 	modes := []struct {
 		suffix             string
 		compress, takeover bool
+		codec              string
 	}{
-		{"/compress", true, false},
-		{"/compress-takeover", true, true},
-		{"", false, false},
+		{"/compress", true, false, "std"},
+		{"/compress-takeover", true, true, "std"},
+		{"", false, false, "std"},
+		{"/compress-klauspost", true, false, "klauspost"},
+		{"/compress-takeover-klauspost", true, true, "klauspost"},
 	}
 	for _, name := range slices.Sorted(maps.Keys(routers)) {
 		for _, mode := range modes {
+			// The codec lies below anything a router touches: one
+			// router is enough for it.
+			if mode.codec != "std" && name != "nethttp" {
+				continue
+			}
 			t.Run(name+mode.suffix, func(t *testing.T) {
 				u := newUpgrader()
 				u.ServerOptions.CompressEnabled = mode.compress
 				u.ServerOptions.ServerContextTakeover = mode.takeover
 				u.ServerOptions.ClientContextTakeover = mode.takeover
+				u.ServerOptions.CompressCodec = codecs[mode.codec]
 				tap := startTap(t, startEcho(t, routers[name], u))
 				checkBrowserEcho(t, chromium, tap, mode.compress, mode.takeover)
 			})

@@ -13,16 +13,21 @@ func TestMain(m *testing.M) { wstest.VerifyTestMain(m) }
 // TestConformance runs the Autobahn-style cases against the echo server on
 // every router, exactly as `go run ./examples/echo -router NAME` serves:
 // sections 1–7 and 10 as it runs by default, and the permessage-deflate
-// sections 12 and 13 as it runs with -compress (subtests "NAME/compress").
+// sections 12 and 13 as it runs with -compress (subtests "NAME/compress")
+// and with -compress -codec klauspost ("NAME/compress-klauspost"). The
+// codec runs under every router, as the issue that added it asks, though
+// it sits below anything a router touches.
 func TestConformance(t *testing.T) {
 	for name, serve := range routers {
 		for _, mode := range []struct {
 			suffix   string
 			compress bool
+			codec    string
 			sections []int
 		}{
-			{"", false, []int{1, 2, 3, 4, 5, 6, 7, 10}},
-			{"/compress", true, []int{12, 13}},
+			{"", false, "std", []int{1, 2, 3, 4, 5, 6, 7, 10}},
+			{"/compress", true, "std", []int{12, 13}},
+			{"/compress-klauspost", true, "klauspost", []int{12, 13}},
 		} {
 			t.Run(name+mode.suffix, func(t *testing.T) {
 				ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -32,6 +37,7 @@ func TestConformance(t *testing.T) {
 				done := make(chan error, 1)
 				u := newUpgrader()
 				u.ServerOptions.CompressEnabled = mode.compress
+				u.ServerOptions.CompressCodec = codecs[mode.codec]
 				go func() { done <- serve(ln, u, wstest.Echo{}) }()
 				wstest.Run(t, ln.Addr().String(), "/", wstest.Cases(mode.sections...))
 				ln.Close()

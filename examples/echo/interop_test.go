@@ -25,7 +25,8 @@ import (
 // `go run ./examples/echo -router NAME` serves, and with -compress.
 //
 // Context takeover is off in -compress, so it gets a run of its own with
-// both directions kept; that path is all core's, so one router is enough.
+// both directions kept, and so does -codec klauspost; those paths are all
+// core's, so one router is enough.
 //
 // Without node and npm the test skips, except under CI=true, where it
 // fails: a CI machine without them would otherwise pass without checking.
@@ -34,14 +35,17 @@ func TestInterop(t *testing.T) {
 	modes := []struct {
 		suffix             string
 		compress, takeover bool
+		codec              string
 	}{
-		{"", false, false},
-		{"/compress", true, false},
-		{"/compress-takeover", true, true},
+		{"", false, false, "std"},
+		{"/compress", true, false, "std"},
+		{"/compress-takeover", true, true, "std"},
+		{"/compress-klauspost", true, false, "klauspost"},
+		{"/compress-takeover-klauspost", true, true, "klauspost"},
 	}
 	for _, name := range slices.Sorted(maps.Keys(routers)) {
 		for _, mode := range modes {
-			if mode.takeover && name != "nethttp" {
+			if (mode.takeover || mode.codec != "std") && name != "nethttp" {
 				continue
 			}
 			t.Run(name+mode.suffix, func(t *testing.T) {
@@ -53,6 +57,7 @@ func TestInterop(t *testing.T) {
 				u.ServerOptions.CompressEnabled = mode.compress
 				u.ServerOptions.ServerContextTakeover = mode.takeover
 				u.ServerOptions.ClientContextTakeover = mode.takeover
+				u.ServerOptions.CompressCodec = codecs[mode.codec]
 				done := make(chan error, 1)
 				go func() { done <- routers[name](ln, u, wstest.Echo{}) }()
 				defer func() {

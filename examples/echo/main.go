@@ -5,7 +5,8 @@
 //	go run ./examples/echo -addr 127.0.0.1:9001
 //
 // With -compress it accepts permessage-deflate (RFC 7692), for
-// Autobahn's sections 12 and 13.
+// Autobahn's sections 12 and 13; -codec klauspost compresses with
+// github.com/klauspost/compress instead of the standard library.
 package main
 
 import (
@@ -13,11 +14,13 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"maps"
 	"net"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 
+	gwsklauspost "github.com/gwsgo/gws/compress/klauspost"
 	gws "github.com/gwsgo/gws/core"
 	"github.com/gwsgo/gws/internal/wstest"
 )
@@ -36,6 +39,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:9001", "address to listen on")
 	router := flag.String("router", "nethttp", "router to mount gws on: "+routerNames())
 	compress := flag.Bool("compress", false, "accept permessage-deflate (RFC 7692)")
+	codec := flag.String("codec", "std", "DEFLATE codec with -compress: "+codecNames())
 	flag.Parse()
 	serve, ok := routers[*router]
 	if !ok {
@@ -49,16 +53,24 @@ func main() {
 	log.Printf("echo: %s router listening on ws://%s/", *router, ln.Addr())
 	u := newUpgrader()
 	u.ServerOptions.CompressEnabled = *compress
+	c, ok := codecs[*codec]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "echo: unknown -codec %q (want one of %s)\n", *codec, codecNames())
+		os.Exit(2)
+	}
+	u.ServerOptions.CompressCodec = c
 	if err := serve(ln, u, wstest.Echo{}); err != nil && !errors.Is(err, net.ErrClosed) {
 		log.Fatal(err)
 	}
 }
 
-func routerNames() string {
-	names := make([]string, 0, len(routers))
-	for n := range routers {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
+// codecs are the DEFLATE implementations -codec chooses from; nil is
+// gws's default, compress/flate.
+var codecs = map[string]gws.Codec{
+	"std":       nil,
+	"klauspost": gwsklauspost.Codec{},
 }
+
+func routerNames() string { return strings.Join(slices.Sorted(maps.Keys(routers)), ", ") }
+
+func codecNames() string { return strings.Join(slices.Sorted(maps.Keys(codecs)), ", ") }
