@@ -11,6 +11,7 @@ require (
 	github.com/gorilla/websocket v1.5.3
 	github.com/gwsgo/gws/adapters/fiber v0.0.0
 	github.com/gwsgo/gws/adapters/nethttp v0.0.0
+	github.com/gwsgo/gws/compress/klauspost v0.0.0
 	github.com/gwsgo/gws/core v0.0.0
 	github.com/lxzan/gws v1.8.9
 	github.com/valyala/fasthttp v1.78.0
@@ -37,6 +38,7 @@ replace (
 	github.com/gwsgo/gws/adapters/fasthttp => ../adapters/fasthttp
 	github.com/gwsgo/gws/adapters/fiber => ../adapters/fiber
 	github.com/gwsgo/gws/adapters/nethttp => ../adapters/nethttp
+	github.com/gwsgo/gws/compress/klauspost => ../compress/klauspost
 	github.com/gwsgo/gws/core => ../core
 	github.com/gwsgo/gws/internal/wstest => ../internal/wstest
 )

@@ -6,12 +6,14 @@ import (
 	"net"
 
 	gwshttp "github.com/gwsgo/gws/adapters/nethttp"
+	gwsklauspost "github.com/gwsgo/gws/compress/klauspost"
 	"github.com/gwsgo/gws/bench/internal/wire"
 	gws "github.com/gwsgo/gws/core"
 )
 
 func init() {
 	register(Library{Name: "gws", Title: "gws (ours)", WebSocket: true, Serve: serveGws, CanBroadcast: true, CanCompress: true})
+	register(Library{Name: "gws-klauspost", Title: "gws + klauspost", WebSocket: true, Serve: serveGwsKlauspost, CanCompress: true, CompressOnly: true})
 }
 
 type gwsEcho struct{}
@@ -73,5 +75,13 @@ func gwsSetup(o Options) (*gws.Upgrader, gws.EventHandler) {
 // are.
 func serveGws(ln net.Listener, o Options) error {
 	u, h := gwsSetup(o)
+	return serveHTTP(ln, gwshttp.Handler(u, h))
+}
+
+// serveGwsKlauspost is serveGws compressing with klauspost/compress, the
+// codec lxzan/gws uses, through compress/klauspost.
+func serveGwsKlauspost(ln net.Listener, o Options) error {
+	u, h := gwsSetup(o)
+	u.ServerOptions.CompressCodec = gwsklauspost.Codec{}
 	return serveHTTP(ln, gwshttp.Handler(u, h))
 }

@@ -43,6 +43,9 @@ type Library struct {
 	// CanBroadcast and CanCompress say which Options the server honours;
 	// the runner leaves a library out of the scenarios it cannot run.
 	CanBroadcast, CanCompress bool
+	// CompressOnly runs the library in compression scenarios alone: a
+	// variant that differs from another only in its codec.
+	CompressOnly bool
 }
 
 var registry = map[string]Library{}
@@ -88,6 +91,8 @@ func rank(name string) int {
 	switch name {
 	case "gws":
 		return 0
+	case "gws-klauspost":
+		return 1
 	case "lxzan":
 		return 1
 	case "gws-fiber":

@@ -19,13 +19,14 @@ const (
 	panelGap   = 16
 )
 
-// barColor makes ours (on net/http, and lighter on Fiber) and the
+// barColor makes ours (on net/http, and lighter on Fiber or with another
+// codec) and the
 // reference rival stand out, and the TCP floor recede.
 func barColor(lib string) string {
 	switch lib {
 	case "gws":
 		return "#1f6fb5"
-	case "gws-fiber":
+	case "gws-fiber", "gws-klauspost":
 		return "#7fb0dc"
 	case "lxzan":
 		return "#e07b24"
