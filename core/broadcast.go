@@ -28,7 +28,14 @@ type Broadcaster struct {
 	frames [flate.BestCompression + 4]*[]byte // [0] plain, [level+3] compressed at level
 	starts [flate.BestCompression + 4]int
 	refs   atomic.Int64 // queued frames, plus one until Close
+	mode   atomic.Int32 // writeInline or writeQueued, chosen at the first Broadcast
 }
+
+// The ways a Broadcaster's frames reach the sockets (see Broadcast).
+const (
+	writeInline = 1 + iota
+	writeQueued
+)
 
 // NewBroadcaster prepares payload to be sent as a message of type op.
 // payload must not change until Close.
@@ -38,16 +45,17 @@ func NewBroadcaster(op Opcode, payload []byte) *Broadcaster {
 	return b
 }
 
-// Broadcast queues the message on c's write queue and returns at once, as
-// WriteAsync does; the connection's SlowConsumer policy applies. Unlike
-// WriteAsync, it never writes on the caller's goroutine: the connection's
-// own drainer does, after the broadcast pass, so that broadcasts that
-// follow one another close together reach each connection in one writev
-// (a sender's loop stays short, and the writes spread over the cores). It
-// returns ErrWriteQueueFull when the policy dropped the message, an error
-// wrapping net.ErrClosed when the connection has ended, and nil once the
-// message is queued; a write that fails later is reported by the
-// connection's OnError.
+// Broadcast sends the message to c without waiting, as WriteAsync does;
+// the connection's SlowConsumer policy applies. When c has nothing queued
+// and its socket takes the frame at once, the caller writes it, which is
+// the cheapest way to a connection; otherwise the frame waits in c's write
+// queue for c's drainer goroutine. While an earlier Broadcaster of the same
+// Upgrader still has frames on their way, every frame goes to the queues
+// instead, so that broadcasts that follow one another close together reach
+// each connection in one writev. It returns ErrWriteQueueFull when the
+// policy dropped the message, an error wrapping net.ErrClosed when the
+// connection has ended, and nil once the message is written or queued; a
+// write that fails later is reported by the connection's OnError.
 func (b *Broadcaster) Broadcast(c *Conn) error {
 	if !c.server {
 		return c.queueMessage(b.op, b.payload, nil)
@@ -57,7 +65,26 @@ func (b *Broadcaster) Broadcast(c *Conn) error {
 		kind = c.deflate.level(c.cfg) + 3
 	}
 	b.refs.Add(1)
-	return c.enqueue(outFrame{b: b.frame(kind, c.cfg.codec), bc: b, queued: true})
+	return c.enqueue(outFrame{b: b.frame(kind, c.cfg.codec), bc: b, queued: b.queues(c.g)})
+}
+
+// queues reports whether b leaves its frames to the connections' drainers.
+// It decides once, at b's first Broadcast to group g: if the Broadcaster
+// before it in g has frames still on their way (or has not been closed),
+// broadcasts are coming close together and coalescing pays; if not, each
+// frame is written by the caller where the socket takes it.
+func (b *Broadcaster) queues(g *group) bool {
+	m := b.mode.Load()
+	if m == 0 {
+		m = writeInline
+		if prev := g.lastBroadcast.Swap(b); prev != nil && prev != b && prev.refs.Load() > 0 {
+			m = writeQueued
+		}
+		if !b.mode.CompareAndSwap(0, m) {
+			m = b.mode.Load()
+		}
+	}
+	return m == writeQueued
 }
 
 // frame returns the encoded frame of a kind, encoding it on first use, with

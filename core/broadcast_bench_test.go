@@ -130,3 +130,44 @@ func BenchmarkDispatch(b *testing.B) {
 		})
 	}
 }
+
+// TestBroadcastModes checks how Broadcast chooses between writing from the
+// caller and queueing for the drainers: a broadcast alone writes, one that
+// begins while an earlier one still has frames on their way queues, and
+// once those are written the next writes again.
+func TestBroadcastModes(t *testing.T) {
+	h := &collector{conns: make(chan *Conn, 2)}
+	u := &Upgrader{}
+	addr := serve(t, u, h)
+	for range 2 {
+		nc := idleClient(t, addr, "", encode(0x80|frame.OpText, nil))
+		go io.Copy(io.Discard, nc)
+		t.Cleanup(func() { nc.Close() })
+	}
+	conns := []*Conn{<-h.conns, <-h.conns}
+	send := func(b *Broadcaster) {
+		for _, c := range conns {
+			if err := b.Broadcast(c); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	first := NewBroadcaster(OpcodeText, []byte("first"))
+	send(first)
+	second := NewBroadcaster(OpcodeText, []byte("second"))
+	send(second) // first is not closed yet: still under way
+	first.Close()
+	second.Close()
+	for second.refs.Load() > 0 || first.refs.Load() > 0 {
+		runtime.Gosched()
+	}
+	third := NewBroadcaster(OpcodeText, []byte("third"))
+	send(third)
+	third.Close()
+	if first.mode.Load() != writeInline || second.mode.Load() != writeQueued || third.mode.Load() != writeInline {
+		t.Fatalf("modes %d, %d, %d; want inline, queued, inline", first.mode.Load(), second.mode.Load(), third.mode.Load())
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+}

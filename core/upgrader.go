@@ -39,6 +39,10 @@ type group struct {
 
 	dropped  atomic.Int64
 	slowShut atomic.Int64
+
+	// lastBroadcast is the Broadcaster that last began sending to the
+	// group's connections (see Broadcaster.queues).
+	lastBroadcast atomic.Pointer[Broadcaster]
 }
 
 // Stats are counters of an Upgrader's connections.

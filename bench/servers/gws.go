@@ -6,8 +6,8 @@ import (
 	"net"
 
 	gwshttp "github.com/gwsgo/gws/adapters/nethttp"
-	gwsklauspost "github.com/gwsgo/gws/compress/klauspost"
 	"github.com/gwsgo/gws/bench/internal/wire"
+	gwsklauspost "github.com/gwsgo/gws/compress/klauspost"
 	gws "github.com/gwsgo/gws/core"
 )
 

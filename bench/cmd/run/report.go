@@ -31,6 +31,7 @@ type stats struct {
 	rssPerConn float64 // bytes: (server RSS − RSS before connecting) ÷ connections
 	setupRate  float64 // connections opened and checked per second (idle)
 	replyBytes float64 // size of a reply on the wire (compression)
+	p50, p99   float64 // broadcast fan-out latency, seconds
 }
 
 type results struct {
@@ -57,7 +58,7 @@ func (r *results) add(sc, lib string, res loadgen.Result, err error) {
 
 func (r *results) stats(sc scenario, lib string) stats {
 	var st stats
-	var rate, perCPU, cpu, load, rss, setup, reply []float64
+	var rate, perCPU, cpu, load, rss, setup, reply, p50, p99 []float64
 	for _, s := range r.samples[sc.Name][lib] {
 		if s.Err != "" {
 			st.failed++
@@ -82,10 +83,15 @@ func (r *results) stats(sc scenario, lib string) stats {
 		if s.ReplyBytes > 0 {
 			reply = append(reply, float64(s.ReplyBytes))
 		}
+		if s.LatencyP99 > 0 {
+			p50 = append(p50, s.LatencyP50)
+			p99 = append(p99, s.LatencyP99)
+		}
 	}
 	st.rate, st.perCPU, st.cpu = median(rate), median(perCPU), median(cpu)
 	st.loadPct, st.rssPerConn, st.setupRate = median(load), median(rss), median(setup)
 	st.replyBytes = median(reply)
+	st.p50, st.p99 = median(p50), median(p99)
 	return st
 }
 
@@ -193,8 +199,8 @@ func (r *results) markdown(head string) string {
 			b.WriteString("| library | RSS per connection | server RSS | connections set up per s | ×gws | ×lxzan |\n")
 			b.WriteString("|---|--:|--:|--:|--:|--:|\n")
 		case sc.Mode == loadgen.ModeBroadcast:
-			b.WriteString("| library | broadcasts/s | messages delivered/s | server CPU per broadcast | broadcasts per server CPU-s | server CPU s | load CPU | ×gws | ×lxzan | ×gws per CPU | ×lxzan per CPU |\n")
-			b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+			b.WriteString("| library | broadcasts/s | messages delivered/s | server CPU per broadcast | broadcasts per server CPU-s | server CPU s | load CPU | fan-out p50 | fan-out p99 | ×gws | ×lxzan | ×gws per CPU | ×lxzan per CPU |\n")
+			b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 		default:
 			u := sc.unit()
 			extra := "RSS per conn"
@@ -230,8 +236,9 @@ func (r *results) markdown(head string) string {
 			case sc.Mode == loadgen.ModeBroadcast:
 				// Ops are messages delivered, Conns per broadcast.
 				n := float64(sc.Conns)
-				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.2f | %.0f%% | %s |\n", name,
-					small(st.rate/n), count(st.rate), perOp(st.perCPU/n), small(st.perCPU/n), st.cpu, st.loadPct, rates(st))
+				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.2f | %.0f%% | %s | %s | %s |\n", name,
+					small(st.rate/n), count(st.rate), perOp(st.perCPU/n), small(st.perCPU/n), st.cpu, st.loadPct,
+					millis(st.p50), millis(st.p99), rates(st))
 			default:
 				extra := rssCell(sc, st)
 				if sc.Compress {
@@ -362,6 +369,14 @@ func perOp(perCPU float64) string {
 		return fmt.Sprintf("%.1f ms", us/1000)
 	}
 	return fmt.Sprintf("%.0f µs", us)
+}
+
+// millis formats a latency given in seconds.
+func millis(s float64) string {
+	if s == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f ms", s*1e3)
 }
 
 // checks says whether the load generator was cheap enough: the TCP floor

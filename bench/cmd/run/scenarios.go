@@ -56,6 +56,7 @@ var scenarios = []scenario{
 	{Name: "echo-16KiB", Title: "Echo, %s connections, 16 KiB", Mode: loadgen.ModeEcho, Conns: 1000, InFlight: 1, Size: 16 << 10},
 	{Name: "pipelined-16B", Title: "Pipelined echo, %s connections × 8 in flight, 16 B", Mode: loadgen.ModeEcho, Conns: 1000, InFlight: 8, Size: 16},
 	{Name: "broadcast-1k", Title: "Broadcast to %s connections, 16 B, 4 broadcasts under way", Mode: loadgen.ModeBroadcast, Conns: 1000, InFlight: 4, Size: 16},
+	{Name: "broadcast-1k-single", Title: "Broadcast to %s connections, 256 B, one at a time (the next when all hold the last)", Mode: loadgen.ModeBroadcast, Conns: 1000, InFlight: 1, Size: 256},
 	{Name: "broadcast-10k", Title: "Broadcast to %s connections, 16 B, 4 broadcasts under way", Mode: loadgen.ModeBroadcast, Conns: 10000, InFlight: 4, Size: 16, QuickConns: 1500},
 	{Name: "deflate-1KiB", Title: "Echo with permessage-deflate, %s connections, 1 KiB of JSON", Mode: loadgen.ModeEcho, Conns: 1000, InFlight: 1, Size: 1 << 10, Compress: true},
 	{Name: "deflate-16KiB", Title: "Echo with permessage-deflate, %s connections, 16 KiB of JSON", Mode: loadgen.ModeEcho, Conns: 1000, InFlight: 1, Size: 16 << 10, Compress: true},

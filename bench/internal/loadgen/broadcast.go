@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/gwsgo/gws/bench/internal/wire"
@@ -26,10 +27,36 @@ func runBroadcast(cfg Config) (Result, error) {
 		return r, err
 	}
 	p.start(p.broadcastLoop)
+	from := time.Now().Add(cfg.Warmup)
 	err = measure(cfg, &p.count, &r)
+	to := time.Now()
 	p.halt()
 	p.fails.fill(&r)
+	r.LatencyP50, r.LatencyP99 = percentiles(p.latencies, from, to)
 	return r, err
+}
+
+// latency is one broadcast's fan-out time, from sending it to its arrival
+// at the last connection, and when it completed.
+type latency struct {
+	at time.Time
+	d  time.Duration
+}
+
+// percentiles returns the median and 99th percentile, in seconds, of the
+// latencies that completed between from and to.
+func percentiles(ls []latency, from, to time.Time) (p50, p99 float64) {
+	var ds []time.Duration
+	for _, l := range ls {
+		if !l.at.Before(from) && !l.at.After(to) {
+			ds = append(ds, l.d)
+		}
+	}
+	if len(ds) == 0 {
+		return 0, 0
+	}
+	slices.Sort(ds)
+	return ds[len(ds)/2].Seconds(), ds[min(len(ds)-1, len(ds)*99/100)].Seconds()
 }
 
 // awaitWelcome reads the server's welcome message: from then on the

@@ -34,6 +34,9 @@ type epollPump struct {
 	done   chan struct{}
 	fails  failures
 	active int
+	// latencies are the broadcasts' fan-out times, written by the pump's
+	// goroutine and read once it has halted.
+	latencies []latency
 }
 
 // newEpollPump takes over conns: their descriptors are duplicated out of
