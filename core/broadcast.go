@@ -49,9 +49,10 @@ func NewBroadcaster(op Opcode, payload []byte) *Broadcaster {
 // the connection's SlowConsumer policy applies. When c has nothing queued
 // and its socket takes the frame at once, the caller writes it, which is
 // the cheapest way to a connection; otherwise the frame waits in c's write
-// queue for c's drainer goroutine. While an earlier Broadcaster of the same
-// Upgrader still has frames on their way, every frame goes to the queues
-// instead, so that broadcasts that follow one another close together reach
+// queue for c's drainer goroutine. When broadcasts follow one another
+// close together (an earlier Broadcaster of the same Upgrader still has
+// frames on their way, or messages wait behind the one being handled),
+// every frame goes to the queues instead, so that several broadcasts reach
 // each connection in one writev. It returns ErrWriteQueueFull when the
 // policy dropped the message, an error wrapping net.ErrClosed when the
 // connection has ended, and nil once the message is written or queued; a
@@ -69,15 +70,19 @@ func (b *Broadcaster) Broadcast(c *Conn) error {
 }
 
 // queues reports whether b leaves its frames to the connections' drainers.
-// It decides once, at b's first Broadcast to group g: if the Broadcaster
-// before it in g has frames still on their way (or has not been closed),
-// broadcasts are coming close together and coalescing pays; if not, each
-// frame is written by the caller where the socket takes it.
+// It decides once, at b's first Broadcast to group g. Coalescing pays when
+// broadcasts come close together, and two signs say they do: the
+// Broadcaster before it in g has frames still on their way (or has not
+// been closed), or some connection of g is handling a message with more
+// already waiting behind it (group.backlog), as when a sender keeps
+// several broadcasts in flight. Otherwise each frame is written by the
+// caller where the socket takes it.
 func (b *Broadcaster) queues(g *group) bool {
 	m := b.mode.Load()
 	if m == 0 {
 		m = writeInline
-		if prev := g.lastBroadcast.Swap(b); prev != nil && prev != b && prev.refs.Load() > 0 {
+		prev := g.lastBroadcast.Swap(b)
+		if g.backlog.Load() > 0 || prev != nil && prev != b && prev.refs.Load() > 0 {
 			m = writeQueued
 		}
 		if !b.mode.CompareAndSwap(0, m) {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
@@ -133,8 +134,9 @@ func BenchmarkDispatch(b *testing.B) {
 
 // TestBroadcastModes checks how Broadcast chooses between writing from the
 // caller and queueing for the drainers: a broadcast alone writes, one that
-// begins while an earlier one still has frames on their way queues, and
-// once those are written the next writes again.
+// begins while an earlier one is under way queues, one after the last has
+// been written writes again, and one made while a connection handles a
+// message with more waiting behind it queues.
 func TestBroadcastModes(t *testing.T) {
 	h := &collector{conns: make(chan *Conn, 2)}
 	u := &Upgrader{}
@@ -164,8 +166,14 @@ func TestBroadcastModes(t *testing.T) {
 	third := NewBroadcaster(OpcodeText, []byte("third"))
 	send(third)
 	third.Close()
-	if first.mode.Load() != writeInline || second.mode.Load() != writeQueued || third.mode.Load() != writeInline {
-		t.Fatalf("modes %d, %d, %d; want inline, queued, inline", first.mode.Load(), second.mode.Load(), third.mode.Load())
+	u.group().backlog.Add(1) // as handleBacklogged does
+	fourth := NewBroadcaster(OpcodeText, []byte("fourth"))
+	send(fourth)
+	fourth.Close()
+	u.group().backlog.Add(-1)
+	got := []int32{first.mode.Load(), second.mode.Load(), third.mode.Load(), fourth.mode.Load()}
+	if want := []int32{writeInline, writeQueued, writeInline, writeQueued}; !slices.Equal(got, want) {
+		t.Fatalf("modes %v, want %v (inline %d, queued %d)", got, want, writeInline, writeQueued)
 	}
 	for _, c := range conns {
 		c.Close()

@@ -12,6 +12,19 @@ func (c *Conn) dispatch(op Opcode, buf *[]byte) {
 		c.pq.push(c, m)
 		return
 	}
+	if c.rpos < c.rend || c.inq && !c.drained {
+		c.handleBacklogged(m)
+		return
+	}
+	c.handle(m)
+}
+
+// handleBacklogged is handle for a message with more from the peer already
+// read or waiting in the socket: while it runs, the group counts a
+// backlog, which tells broadcasts to coalesce.
+func (c *Conn) handleBacklogged(m *Message) {
+	c.g.backlog.Add(1)
+	defer c.g.backlog.Add(-1)
 	c.handle(m)
 }
 

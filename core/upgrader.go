@@ -41,8 +41,11 @@ type group struct {
 	slowShut atomic.Int64
 
 	// lastBroadcast is the Broadcaster that last began sending to the
-	// group's connections (see Broadcaster.queues).
+	// group's connections, and backlog counts the messages being handled
+	// with more from the same peer already waiting (see
+	// Broadcaster.queues).
 	lastBroadcast atomic.Pointer[Broadcaster]
+	backlog       atomic.Int32
 }
 
 // Stats are counters of an Upgrader's connections.
