@@ -1,7 +1,6 @@
 package gws
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -11,11 +10,14 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/gwsgo/gws/core/internal/bufpool"
 )
 
 // Request is an opening handshake on its way to becoming a Conn. It embeds
 // the HTTP request (adapters for routers that are not net/http convert
-// theirs once) and carries the Storage that becomes the connection's.
+// theirs once) and carries the values CheckOrigin puts in its Storage,
+// which move to the connection's Storage when the connection is made.
 type Request struct {
 	*http.Request
 	Storage *Storage
@@ -32,7 +34,14 @@ type Request struct {
 // NewRequest wraps r with an empty Storage, for adapters that add router
 // values to it before UpgradeRequest or Negotiate.
 func NewRequest(r *http.Request) *Request {
-	return &Request{Request: r, Storage: new(Storage)}
+	// One allocation for both: the Storage outlives the handshake only
+	// through its values, which newConn moves into the Conn's own.
+	x := &struct {
+		Request
+		s Storage
+	}{Request: Request{Request: r}}
+	x.Storage = &x.s
+	return &x.Request
 }
 
 // ParamKey returns the Storage key under which adapters put the route
@@ -63,18 +72,17 @@ func SameOrigin(r *Request) bool {
 	return strings.EqualFold(u.Host, r.Host)
 }
 
-// Response is an accepted handshake, from Negotiate: the headers of the 101
-// response and what was negotiated.
+// Response is an accepted handshake, from Negotiate, for Accept to
+// complete: what was negotiated, and the 101 response Accept writes.
 type Response struct {
-	// Header holds every header of the 101 response, Upgrade and Connection
-	// included.
-	Header http.Header
-
 	// SubProtocol is the negotiated subprotocol, or "".
 	SubProtocol string
 
-	req     *Request
-	deflate *deflateParams // nil unless permessage-deflate was agreed
+	req       *Request
+	accept    [28]byte       // Sec-WebSocket-Accept
+	extension string         // the Sec-WebSocket-Extensions answer, or ""
+	deflate   *deflateParams // nil unless permessage-deflate was agreed
+	extra     string         // ServerOptions.ResponseHeader, as header lines
 }
 
 // Upgrade upgrades an HTTP request to a WebSocket connection and starts
@@ -98,8 +106,8 @@ func (u *Upgrader) Upgrade(ctx context.Context, w http.ResponseWriter, r *http.R
 // router adapters that put router values in its Storage and set its
 // RouterContext before CheckOrigin runs.
 func (u *Upgrader) UpgradeRequest(ctx context.Context, w http.ResponseWriter, r *Request, h EventHandler) (*Conn, error) {
-	resp, err := u.Negotiate(r)
-	if err != nil {
+	var resp Response
+	if err := u.negotiateLogged(r, &resp); err != nil {
 		var he *HandshakeError
 		if errors.As(err, &he) {
 			he.writeResponse(w)
@@ -121,7 +129,7 @@ func (u *Upgrader) UpgradeRequest(ctx context.Context, w http.ResponseWriter, r 
 		// those bytes are already in net/http's reader.
 		buffered, _ = brw.Reader.Peek(n)
 	}
-	return u.Accept(ctx, nc, buffered, resp, h)
+	return u.Accept(ctx, nc, buffered, &resp, h)
 }
 
 // Negotiate checks r as a WebSocket opening handshake (RFC 6455 §4.2.1),
@@ -132,11 +140,20 @@ func (u *Upgrader) UpgradeRequest(ctx context.Context, w http.ResponseWriter, r 
 // before taking the connection over, answers a rejection as an ordinary
 // HTTP response, and completes an acceptance with Accept.
 func (u *Upgrader) Negotiate(r *Request) (*Response, error) {
-	resp, err := u.negotiate(r)
+	resp := new(Response)
+	if err := u.negotiateLogged(r, resp); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// negotiateLogged is negotiate, logging a rejection.
+func (u *Upgrader) negotiateLogged(r *Request, resp *Response) error {
+	err := u.negotiate(r, resp)
 	if err != nil {
 		u.logRejected(r, err)
 	}
-	return resp, err
+	return err
 }
 
 func (u *Upgrader) logRejected(r *Request, err error) {
@@ -158,13 +175,14 @@ var (
 	errShutdown    = errors.New("server shutting down")
 )
 
-func (u *Upgrader) negotiate(r *Request) (*Response, error) {
+// negotiate fills resp with the answer to r, or returns why r is refused.
+func (u *Upgrader) negotiate(r *Request, resp *Response) error {
 	g := u.group()
 	g.mu.Lock()
 	closing := g.closing
 	g.mu.Unlock()
 	if closing {
-		return nil, reject(http.StatusServiceUnavailable, errShutdown, "websocket: server shutting down")
+		return reject(http.StatusServiceUnavailable, errShutdown, "websocket: server shutting down")
 	}
 	if r.Storage == nil {
 		r.Storage = new(Storage)
@@ -172,57 +190,48 @@ func (u *Upgrader) negotiate(r *Request) (*Response, error) {
 	if r.Method != http.MethodGet {
 		e := reject(http.StatusMethodNotAllowed, errMethod, "websocket: method must be GET")
 		e.Header.Set("Allow", "GET")
-		return nil, e
+		return e
 	}
 	if r.ProtoMajor != 1 || r.ProtoMinor < 1 {
-		return nil, reject(http.StatusBadRequest, errHTTPVersion, "websocket: HTTP/1.1 required")
+		return reject(http.StatusBadRequest, errHTTPVersion, "websocket: HTTP/1.1 required")
 	}
 	if !headerHasToken(r.Header, "Connection", "upgrade") {
-		return nil, reject(http.StatusBadRequest, errNotUpgrade, "websocket: 'Connection' header does not contain 'upgrade'")
+		return reject(http.StatusBadRequest, errNotUpgrade, "websocket: 'Connection' header does not contain 'upgrade'")
 	}
 	if !headerHasToken(r.Header, "Upgrade", "websocket") {
-		return nil, reject(http.StatusBadRequest, errNotUpgrade, "websocket: 'Upgrade' header does not contain 'websocket'")
+		return reject(http.StatusBadRequest, errNotUpgrade, "websocket: 'Upgrade' header does not contain 'websocket'")
 	}
-	if v := r.Header.Values("Sec-WebSocket-Version"); len(v) != 1 || strings.TrimSpace(v[0]) != "13" {
+	// Header names in the canonical form http.Header keeps them in (not
+	// RFC 6455's "WebSocket"), which finds them without allocating.
+	if v := r.Header["Sec-Websocket-Version"]; len(v) != 1 || strings.TrimSpace(v[0]) != "13" {
 		e := reject(http.StatusUpgradeRequired, errVersion, "websocket: 'Sec-WebSocket-Version' must be 13")
 		e.Header.Set("Sec-WebSocket-Version", "13")
-		return nil, e
+		return e
 	}
-	keys := r.Header.Values("Sec-WebSocket-Key")
+	keys := r.Header["Sec-Websocket-Key"]
 	if len(keys) != 1 || !validKey(strings.TrimSpace(keys[0])) {
-		return nil, reject(http.StatusBadRequest, errKey, "websocket: 'Sec-WebSocket-Key' must be 16 bytes in base64")
+		return reject(http.StatusBadRequest, errKey, "websocket: 'Sec-WebSocket-Key' must be 16 bytes in base64")
 	}
 	check := u.CheckOrigin
 	if check == nil {
 		check = SameOrigin
 	}
 	if !check(r) {
-		return nil, reject(http.StatusForbidden, errOrigin, "websocket: request origin not allowed")
+		return reject(http.StatusForbidden, errOrigin, "websocket: request origin not allowed")
 	}
 
 	cfg := g.cfg
-	h := make(http.Header, 4+len(cfg.responseHeader))
-	for k, vs := range cfg.responseHeader {
-		if !validHeaderField(k, vs) {
-			return nil, reject(http.StatusInternalServerError, errHeader, "websocket: invalid response header configured")
-		}
-		h[http.CanonicalHeaderKey(k)] = vs
+	if cfg.responseHeaderErr {
+		return reject(http.StatusInternalServerError, errHeader, "websocket: invalid response header configured")
 	}
-	h["Upgrade"] = []string{"websocket"}
-	h["Connection"] = []string{"Upgrade"}
-	h["Sec-Websocket-Accept"] = []string{acceptKey(strings.TrimSpace(keys[0]))}
-	resp := &Response{Header: h, req: r}
-	if p := chooseSubProtocol(cfg.subProtocols, r.Header); p != "" {
-		resp.SubProtocol = p
-		h["Sec-Websocket-Protocol"] = []string{p}
-	}
+	*resp = Response{req: r, accept: acceptValue(strings.TrimSpace(keys[0])), extra: cfg.responseHeader}
+	resp.SubProtocol = chooseSubProtocol(cfg.subProtocols, r.Header)
 	if cfg.compress {
 		if p, answer, ok := negotiateDeflate(r.Header, cfg); ok {
-			resp.deflate = &p
-			h["Sec-Websocket-Extensions"] = []string{answer}
+			resp.deflate, resp.extension = &p, answer
 		}
 	}
-	return resp, nil
+	return nil
 }
 
 // Accept completes a handshake Negotiate accepted, on the connection nc
@@ -247,7 +256,7 @@ func (u *Upgrader) Accept(ctx context.Context, nc net.Conn, buffered []byte, res
 		c.wmu.Unlock()
 		nc.Close()
 		c.releaseBuffer()
-		c.cancel()
+		c.ctx.end()
 		g.untrack(c)
 		return nil, fmt.Errorf("gws: writing handshake response: %w", err)
 	}
@@ -257,27 +266,34 @@ func (u *Upgrader) Accept(ctx context.Context, nc net.Conn, buffered []byte, res
 	return c, nil
 }
 
-// write sends the 101 status line and headers in one write.
+// write sends the 101 status line and headers in one write, from a pooled
+// buffer.
 func (r *Response) write(nc net.Conn) error {
-	var b bytes.Buffer
-	b.WriteString("HTTP/1.1 101 Switching Protocols\r\n")
-	r.Header.Write(&b)
-	b.WriteString("\r\n")
-	_, err := nc.Write(b.Bytes())
+	buf := bufpool.Get(256 + len(r.extra))
+	b := append((*buf)[:0], "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
+	b = append(b, r.accept[:]...)
+	if r.SubProtocol != "" {
+		b = append(append(b, "\r\nSec-WebSocket-Protocol: "...), r.SubProtocol...)
+	}
+	if r.extension != "" {
+		b = append(append(b, "\r\nSec-WebSocket-Extensions: "...), r.extension...)
+	}
+	b = append(append(append(b, "\r\n"...), r.extra...), "\r\n"...)
+	*buf = b
+	_, err := nc.Write(b)
+	bufpool.Put(buf)
 	return err
 }
 
 func validKey(k string) bool {
-	if len(k) != 24 {
-		return false
-	}
-	b, err := base64.StdEncoding.DecodeString(k)
-	return err == nil && len(b) == 16
+	var b [18]byte
+	n, err := base64.StdEncoding.Decode(b[:], []byte(k))
+	return len(k) == 24 && err == nil && n == 16
 }
 
 func chooseSubProtocol(server []string, h http.Header) string {
 	for _, want := range server {
-		for t := range headerTokens(h, "Sec-WebSocket-Protocol") {
+		for t := range headerTokens(h, "Sec-Websocket-Protocol") {
 			if t == want {
 				return want
 			}

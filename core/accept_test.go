@@ -37,21 +37,21 @@ func TestNegotiateAccepts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// RFC 6455 §1.3's worked example.
-	if got := resp.Header.Get("Sec-WebSocket-Accept"); got != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
-		t.Fatalf("accept %q", got)
-	}
-	if resp.SubProtocol != "chat.v2" || resp.Header.Get("Sec-WebSocket-Protocol") != "chat.v2" {
-		t.Fatalf("subprotocol %q, want the server's first choice the client offers", resp.SubProtocol)
-	}
-	if resp.Header.Get("X-Server") != "gws" {
-		t.Fatal("extra response header missing")
-	}
 	a, b := net.Pipe()
 	go func() { resp.write(a); a.Close() }()
 	hr, err := http.ReadResponse(bufio.NewReader(b), nil)
-	if err != nil || hr.StatusCode != 101 || hr.Header.Get("Upgrade") != "websocket" {
+	if err != nil || hr.StatusCode != 101 || hr.Header.Get("Upgrade") != "websocket" || hr.Header.Get("Connection") != "Upgrade" {
 		t.Fatalf("written response: %v %v", hr, err)
+	}
+	// RFC 6455 §1.3's worked example.
+	if got := hr.Header.Get("Sec-WebSocket-Accept"); got != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
+		t.Fatalf("accept %q", got)
+	}
+	if resp.SubProtocol != "chat.v2" || hr.Header.Get("Sec-WebSocket-Protocol") != "chat.v2" {
+		t.Fatalf("subprotocol %q, want the server's first choice the client offers", resp.SubProtocol)
+	}
+	if hr.Header.Get("X-Server") != "gws" {
+		t.Fatal("extra response header missing")
 	}
 }
 
@@ -153,7 +153,7 @@ func FuzzHandshake(f *testing.F) {
 			return
 		}
 		key := strings.TrimSpace(req.Header.Get("Sec-WebSocket-Key"))
-		if resp.Header.Get("Sec-WebSocket-Accept") != acceptKey(key) {
+		if string(resp.accept[:]) != acceptKey(key) {
 			t.Fatal("accept key does not match the request's key")
 		}
 	})

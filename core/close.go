@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 	"unicode/utf8"
 
@@ -115,14 +116,17 @@ func (c *Conn) readClose(p []byte) error {
 // exactly once.
 func (c *Conn) finish(err error) {
 	code, reason := CloseAbnormal, []byte(nil)
-	var ce *CloseError
+	// The read loop returns its *CloseError unwrapped: a type assertion,
+	// unlike errors.As, costs no allocation on the way out of every
+	// connection.
+	ce, _ := err.(*CloseError)
 	switch le := c.localErr.Load(); {
 	case le != nil:
 		code, reason = le.Code, []byte(le.Reason)
 		c.report(le)
 	case errors.Is(err, errPeerClosed):
 		code, reason = c.peerCode, c.peerReason
-	case errors.As(err, &ce):
+	case ce != nil:
 		code, reason = ce.Code, []byte(ce.Reason)
 		if c.sendClose(ce.Code, nil) == nil {
 			c.linger()
@@ -136,7 +140,7 @@ func (c *Conn) finish(err error) {
 		case werr != nil:
 			c.report(werr)
 		case !quiet && !c.closing.Load():
-			c.report(fmt.Errorf("gws: connection lost: %w", err))
+			c.report(lostError(err))
 		}
 	}
 	c.wmu.Lock()
@@ -185,8 +189,20 @@ func (c *Conn) finish(err error) {
 	// After OnClose, even if it panics: Shutdown waits for untrack, and
 	// whoever waits on Context may count on OnClose having run.
 	defer c.g.untrack(c)
-	defer c.cancel()
+	defer c.ctx.end()
 	c.handler.OnClose(c, code, reason)
+}
+
+// errLostEOF is what OnError gets when the peer closed TCP without a close
+// frame, the usual way a connection is lost, made once.
+var errLostEOF = fmt.Errorf("gws: connection lost: %w", io.EOF)
+
+// lostError wraps err, why the connection ended without a close frame.
+func lostError(err error) error {
+	if err == io.EOF {
+		return errLostEOF
+	}
+	return fmt.Errorf("gws: connection lost: %w", err)
 }
 
 func (c *Conn) report(err error) {

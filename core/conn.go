@@ -18,8 +18,8 @@ import (
 // to its EventHandler from a goroutine of its own; its write methods are
 // safe for concurrent use, and each writes one whole frame.
 type Conn struct {
-	// Storage holds values for the life of the connection; it is the
-	// Request's Storage from the handshake.
+	// Storage holds values for the life of the connection, starting with
+	// those CheckOrigin put in the Request's Storage.
 	Storage *Storage
 
 	// Context carries the values of the handshake request's context (on a
@@ -27,13 +27,13 @@ type Conn struct {
 	// OnClose has returned: <-Context.Done() waits for the end.
 	Context context.Context
 
-	cancel      context.CancelFunc
+	ctx         connContext // Context
+	store       Storage     // Storage
 	nc          net.Conn
 	raw         syscall.RawConn       // nil when nc exposes no file descriptor
 	readyFn     func(fd uintptr) bool // c.tryRead, the read loop, bound once
-	writeFn     func(fd uintptr) bool // c.tryWrite, likewise
-	writeAllFn  func(fd uintptr) bool // c.writeAll, likewise
-	drainFn     func()                // c.drain, likewise, so starting a drainer does not allocate
+	writeFn     func(fd uintptr) bool // c.rawWrite, likewise
+	drainFn     func()                // c.drain, bound by startDrainer
 	server      bool
 	g           *group
 	cfg         *config // g.cfg, read on every frame
@@ -50,6 +50,7 @@ type Conn struct {
 	rctl       *[]byte      // a control frame's payload
 	rvalidate  bool         // check rdst's bytes as UTF-8
 	inq        bool         // the socket reports what its receive queue holds (TCP_INQ)
+	inqTried   bool         // the read loop has tried to turn TCP_INQ on
 	drained    bool         // the last read left the socket empty, with no FIN queued
 	loopErr    error        // why the raw read loop ended
 	msg        *[]byte
@@ -64,9 +65,9 @@ type Conn struct {
 	peerWindow    *[]byte     // the peer's history, kept with client context takeover
 	ownComp       *compressor // gws's own writer, kept with server context takeover; guarded by wmu
 
-	wtry    []byte // what tryWrite or writeAll writes, and how it went; guarded by wmu
-	wtryN   int
+	wtry    []byte // what rawWrite has left to write, and how it went; guarded by wmu
 	wtryErr error
+	wnowait bool // rawWrite stops when the socket is full instead of waiting
 
 	wdeadline atomic.Int64 // the write deadline set last, in nanoseconds since monoStart; 0 when none; or deadlineUnknown
 
@@ -124,28 +125,22 @@ func (c *Conn) SetDeadline(t time.Time) error {
 // client side; g.track publishes it to Shutdown and the heartbeat, and
 // start delivers its events.
 func newConn(g *group, nc net.Conn, buffered []byte, r *Request, resp *Response, h EventHandler, server bool) *Conn {
-	parent := context.Background()
-	if r != nil && r.Request != nil {
-		// Keep the request's values (auth, tracing) but not its
-		// cancellation, which net/http fires when the handler returns.
-		parent = context.WithoutCancel(r.Context())
-	}
-	ctx, cancel := context.WithCancel(parent)
 	c := &Conn{
-		Context: ctx,
-		cancel:  cancel,
 		nc:      nc,
 		server:  server,
 		g:       g,
 		cfg:     g.cfg,
 		handler: h,
 	}
-	c.drainFn = c.drain
-	if r != nil {
-		c.Storage = r.Storage
+	parent := context.Background()
+	if r != nil && r.Request != nil {
+		parent = r.Context()
 	}
-	if c.Storage == nil {
-		c.Storage = new(Storage)
+	c.ctx.init(parent)
+	c.Context = &c.ctx
+	c.Storage = &c.store
+	if r != nil && r.Storage != nil {
+		c.store.adopt(r.Storage)
 	}
 	if resp != nil {
 		c.subProtocol = resp.SubProtocol
@@ -154,9 +149,7 @@ func newConn(g *group, nc net.Conn, buffered []byte, r *Request, resp *Response,
 	if raw := rawConnOf(nc); raw != nil {
 		c.raw = raw
 		c.readyFn = c.tryRead
-		c.writeFn = c.tryWrite
-		c.writeAllFn = c.writeAll
-		raw.Control(func(fd uintptr) { c.inq = enableInq(fd) })
+		c.writeFn = c.rawWrite
 	}
 	if g.cfg.parallel {
 		c.pq = newParallelQueue(g.cfg)

@@ -59,7 +59,6 @@ func Dial(ctx context.Context, rawURL string, h EventHandler, opts *ClientOption
 		return nil, resp, fail(err)
 	}
 	agreed := &Response{
-		Header:      resp.Header,
 		SubProtocol: strings.TrimSpace(resp.Header.Get("Sec-WebSocket-Protocol")),
 		deflate:     deflate,
 	}

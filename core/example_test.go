@@ -71,8 +71,8 @@ func ExampleUpgrader_Negotiate() {
 		log.Fatal(err)
 	}
 	name, _ := req.Storage.Get("name")
-	fmt.Println(resp.Header.Get("Sec-WebSocket-Accept"), name)
-	// Output: s3pPLMBiTxaQ9kYGzzhZRbK+xOo= caster
+	fmt.Printf("accepted %s, subprotocol %q\n", name, resp.SubProtocol)
+	// Output: accepted caster, subprotocol ""
 }
 
 func ExampleUpgrader_Negotiate_rejected() {

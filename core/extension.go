@@ -36,7 +36,7 @@ type extensionParam struct {
 // may be quoted.
 func parseExtensions(h http.Header) [][]extensionParam {
 	var offers [][]extensionParam
-	for ext := range headerTokens(h, "Sec-WebSocket-Extensions") {
+	for ext := range headerTokens(h, "Sec-Websocket-Extensions") {
 		var offer []extensionParam
 		for part := range strings.SplitSeq(ext, ";") {
 			name, value, has := strings.Cut(strings.TrimSpace(part), "=")

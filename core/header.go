@@ -13,14 +13,22 @@ const acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 // acceptKey returns the Sec-WebSocket-Accept value for a client key.
 func acceptKey(key string) string {
-	h := sha1.New()
-	h.Write([]byte(key))
-	h.Write([]byte(acceptGUID))
-	return base64.StdEncoding.EncodeToString(h.Sum(nil))
+	a := acceptValue(key)
+	return string(a[:])
+}
+
+// acceptValue is acceptKey without a string to allocate, for the server's
+// 101 response.
+func acceptValue(key string) (accept [28]byte) {
+	var in [64]byte
+	sum := sha1.Sum(append(append(in[:0], key...), acceptGUID...))
+	base64.StdEncoding.Encode(accept[:], sum[:])
+	return accept
 }
 
 // headerTokens yields the comma-separated tokens of every value of header
-// name, trimmed of white space (RFC 7230 §7 lists).
+// name, trimmed of white space (RFC 7230 §7 lists). A name in canonical form
+// ("Sec-Websocket-Protocol") is looked up without allocating.
 func headerTokens(h http.Header, name string) iter.Seq[string] {
 	return func(yield func(string) bool) {
 		for _, v := range h.Values(name) {

@@ -6,10 +6,13 @@ import (
 	"context"
 	"crypto/tls"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -288,7 +291,8 @@ type config struct {
 
 	// Server side only.
 	subProtocols   []string
-	responseHeader http.Header
+	responseHeader    string // ResponseHeader as header lines, each ending in CRLF
+	responseHeaderErr bool   // ResponseHeader has a name or value that would inject lines
 	parallel       bool
 	parallelLimit  int
 	parallelQueue  int
@@ -318,7 +322,6 @@ func (o *ServerOptions) config() *config {
 		pingTimeout:       o.PingTimeout,
 		skipUTF8:          o.SkipUTF8Validation,
 		subProtocols:      o.SubProtocols,
-		responseHeader:    o.ResponseHeader,
 		parallel:          o.ParallelEnabled,
 		parallelLimit:     cmp.Or(max(o.ParallelLimit, 0), 8),
 		parallelQueue:     cmp.Or(max(o.ParallelQueueSize, 0), 64),
@@ -331,7 +334,24 @@ func (o *ServerOptions) config() *config {
 	if o.LogEnabled {
 		c.logger = cmp.Or(o.Logger, slog.Default())
 	}
+	c.responseHeader, c.responseHeaderErr = headerLines(o.ResponseHeader)
 	return c.withDefaults()
+}
+
+// headerLines renders h as the header lines of a response, once, so that
+// each 101 response copies them; ok is false when a name or value would
+// inject lines of its own.
+func headerLines(h http.Header) (lines string, bad bool) {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(h)) {
+		if !validHeaderField(k, h[k]) {
+			return "", true
+		}
+		for _, v := range h[k] {
+			b.WriteString(http.CanonicalHeaderKey(k) + ": " + v + "\r\n")
+		}
+	}
+	return b.String(), false
 }
 
 func (o *ClientOptions) config() *config {

@@ -14,7 +14,6 @@ func rawConnOf(net.Conn) syscall.RawConn { return nil }
 
 func enableInq(uintptr) bool          { return false }
 func (c *Conn) tryRead(uintptr) bool  { return true }
-func (c *Conn) tryWrite(uintptr) bool { return true }
-func (c *Conn) writeAll(uintptr) bool { return true }
+func (c *Conn) rawWrite(uintptr) bool { return true }
 
 func (c *Conn) closeNet() error { return c.nc.Close() }

@@ -39,6 +39,10 @@ func rawConnOf(nc net.Conn) syscall.RawConn {
 // last data was reported by the same edge; so a write must also have
 // succeeded after that read, which it cannot once the peer has reset.
 func (c *Conn) tryRead(fd uintptr) bool {
+	if !c.inqTried {
+		// Here rather than in newConn, where it would cost a closure.
+		c.inq, c.inqTried = enableInq(fd), true
+	}
 	for {
 		if err := c.advance(); err != errNeedMore {
 			c.loopErr = err
@@ -92,37 +96,22 @@ func (c *Conn) closeNet() error {
 	return nil
 }
 
-// tryWrite is the callback of c.raw.Write: one non-blocking attempt to
-// write c.wtry, leaving in c.wtryN how much went out (0 when the socket
-// buffer is full) and in c.wtryErr a real failure. It never waits.
-func (c *Conn) tryWrite(fd uintptr) bool {
-	for {
-		n, e := sysWrite(fd, c.wtry)
-		switch {
-		case e == syscall.EINTR:
-			continue
-		case e == syscall.EAGAIN:
-			c.wtryN, c.wtryErr = 0, nil
-		case e != 0:
-			c.wtryN, c.wtryErr = 0, os.NewSyscallError("write", e)
-		default:
-			c.wtryN, c.wtryErr = int(n), nil
-		}
-		return true
-	}
-}
-
-// writeAll is the callback of c.raw.Write for writeOut: it writes c.wtry
-// through and asks the poller to wait while the socket buffer is full,
-// after putting WriteTimeout on the socket if no deadline is there, and
-// leaves a real failure in c.wtryErr.
-func (c *Conn) writeAll(fd uintptr) bool {
+// rawWrite is the callback of c.raw.Write: it writes c.wtry through,
+// leaving what is left of it in c.wtry and a real failure in c.wtryErr.
+// When the socket buffer is full it returns at once if c.wnowait is set
+// (writeNow, which hands the rest to a drainer); otherwise it asks the
+// poller to wait, after putting WriteTimeout on the socket if no deadline
+// is there (writeOut). c.wmu is held either way.
+func (c *Conn) rawWrite(fd uintptr) bool {
 	for len(c.wtry) > 0 {
 		n, e := sysWrite(fd, c.wtry)
 		switch {
 		case e == syscall.EINTR:
 			continue
 		case e == syscall.EAGAIN:
+			if c.wnowait {
+				return true
+			}
 			if c.wdeadline.Load() == 0 {
 				c.setWriteDeadline()
 			}

@@ -45,6 +45,13 @@ func (s *Storage) Len() int {
 	return n
 }
 
+// adopt moves the values of from into s, which has none yet.
+func (s *Storage) adopt(from *Storage) {
+	from.mu.Lock()
+	s.m, from.m = from.m, nil
+	from.mu.Unlock()
+}
+
 // Range calls f for each key and value until f returns false. It works on a
 // snapshot, so f may call Put or Delete.
 func (s *Storage) Range(f func(key string, value any) bool) {

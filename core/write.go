@@ -200,7 +200,7 @@ func (c *Conn) writeOut(b []byte) error {
 		c.setWriteDeadline()
 	}
 	c.wtry, c.wtryErr = b, nil
-	err := c.raw.Write(c.writeAllFn)
+	err := c.raw.Write(c.writeFn)
 	c.wtry = nil
 	if c.wtryErr != nil {
 		return c.wtryErr

@@ -164,9 +164,20 @@ func (c *Conn) push(f outFrame) error {
 	}
 	q.mu.Unlock()
 	if start {
-		go c.drainFn()
+		c.startDrainer()
 	}
 	return nil
+}
+
+// startDrainer starts a goroutine to drain the queue; the caller holds the
+// drainer's role, which also guards drainFn. The method value is bound the
+// first time, so a connection that never needs a drainer does not pay for
+// it, and later drainers do not allocate.
+func (c *Conn) startDrainer() {
+	if c.drainFn == nil {
+		c.drainFn = c.drain
+	}
+	go c.drainFn()
 }
 
 // writeNow writes f from the calling goroutine if the socket takes it
@@ -179,17 +190,18 @@ func (c *Conn) writeNow(f outFrame) {
 	if c.closeSent {
 		err = errClosed
 	} else {
-		c.wtry = f.b
+		c.wtry, c.wtryErr, c.wnowait = f.b, nil, true
 		r := c.reads.Load()
 		if rerr := c.raw.Write(c.writeFn); rerr != nil {
 			c.wtryErr = rerr
 		}
-		c.wtry = nil
+		rest := c.wtry
+		c.wtry, c.wnowait = nil, false
 		switch {
 		case c.wtryErr != nil:
 			err = c.writeFailed(c.wtryErr)
-		case c.wtryN < len(f.b):
-			f.b = f.b[c.wtryN:]
+		case len(rest) > 0:
+			f.b = rest
 			go c.finishThenDrain(f)
 			return
 		default:
@@ -229,7 +241,7 @@ func (c *Conn) drainRest() {
 		return
 	}
 	q.mu.Unlock()
-	go c.drainFn()
+	c.startDrainer()
 }
 
 // drain writes queued frames until the queue is empty, a batch at a time
