@@ -2,8 +2,8 @@ package gws
 
 import "sync"
 
-// Storage is a concurrency-safe map from string keys to values, attached to a
-// Request during the handshake and to the Conn that follows it. CheckOrigin
+// Storage is a concurrency-safe map from string keys to values: a Request's
+// during the handshake, then, with the same values, the Conn's. CheckOrigin
 // typically puts what it learned from the request (a user name, a session)
 // and the event handlers read it back. The zero value is ready to use and
 // holds no map until the first Put.
