@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"net"
-	"os"
 	"time"
 
 	gws "github.com/gwsgo/gws/core"
@@ -46,16 +45,12 @@ func detach(nc net.Conn) (own net.Conn, buffered []byte, ok bool) {
 	if u, isHijack := nc.(interface{ UnsafeConn() net.Conn }); isHijack {
 		raw = u.UnsafeConn()
 	}
-	fc, isFile := raw.(interface{ File() (*os.File, error) })
-	if !isFile {
-		return nil, nil, false
-	}
-	f, err := fc.File()
-	if err != nil {
+	f := dupFile(raw)
+	if f == nil {
 		return nil, nil, false
 	}
 	defer f.Close()
-	own, err = net.FileConn(f)
+	own, err := net.FileConn(f)
 	if err != nil {
 		return nil, nil, false
 	}
@@ -67,7 +62,14 @@ func detach(nc net.Conn) (own net.Conn, buffered []byte, ok bool) {
 		own.Close()
 		return nil, nil, false
 	}
-	var b bytes.Buffer
+	// Usually nothing is buffered: read onto the stack first, so that
+	// only bytes that are there cost an allocation.
+	var first [512]byte
+	n, err := nc.Read(first[:])
+	if n == 0 || err != nil {
+		return own, nil, true
+	}
+	b := bytes.NewBuffer(append([]byte(nil), first[:n]...))
 	b.ReadFrom(nc)
 	return own, b.Bytes(), true
 }

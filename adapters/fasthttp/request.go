@@ -28,10 +28,7 @@ func NewRequest(ctx *fasthttp.RequestCtx) (*gws.Request, error) {
 	if !ok {
 		return nil, fmt.Errorf("gwsfasthttp: converting request: bad protocol %q", proto)
 	}
-	header := make(http.Header, ctx.Request.Header.Len())
-	for k, v := range ctx.Request.Header.All() {
-		header.Add(string(k), string(v))
-	}
+	header := convertHeader(&ctx.Request.Header)
 	r := &http.Request{
 		Method:     string(ctx.Method()),
 		URL:        u,
@@ -53,6 +50,45 @@ func NewRequest(ctx *fasthttp.RequestCtx) (*gws.Request, error) {
 		}
 	})
 	return req, nil
+}
+
+// convertHeader copies h into an http.Header with three allocations
+// whatever the number of headers: one string holding every name and value,
+// one slice holding every value, and the map. fasthttp normalizes header
+// names as net/http does, unless the server turns that off, when names are
+// canonicalized here.
+func convertHeader(h *fasthttp.RequestHeader) http.Header {
+	n, size := 0, 0
+	for k, v := range h.All() {
+		n++
+		size += len(k) + len(v)
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for k, v := range h.All() {
+		b.Write(k)
+		b.Write(v)
+	}
+	all := b.String()
+	values := make([]string, 0, n)
+	header := make(http.Header, n)
+	off := 0
+	for k, v := range h.All() {
+		name := all[off : off+len(k)]
+		off += len(k)
+		values = append(values, all[off:off+len(v)])
+		off += len(v)
+		if ck := http.CanonicalHeaderKey(name); ck != name {
+			name = ck
+		}
+		if prev, ok := header[name]; ok {
+			// Repeated headers are rare: let append copy.
+			header[name] = append(prev[:len(prev):len(prev)], values[len(values)-1])
+			continue
+		}
+		header[name] = values[len(values)-1 : len(values) : len(values)]
+	}
+	return header
 }
 
 // detached returns v, or a copy of it when it may share memory with the
