@@ -290,17 +290,17 @@ type config struct {
 	skipUTF8          bool
 
 	// Server side only.
-	subProtocols   []string
+	subProtocols      []string
 	responseHeader    string // ResponseHeader as header lines, each ending in CRLF
 	responseHeaderErr bool   // ResponseHeader has a name or value that would inject lines
-	parallel       bool
-	parallelLimit  int
-	parallelQueue  int
-	concurrency    int
-	queueMessages  int
-	queueBytes     int
-	slowConsumer   SlowConsumerPolicy
-	slowBlock      time.Duration
+	parallel          bool
+	parallelLimit     int
+	parallelQueue     int
+	concurrency       int
+	queueMessages     int
+	queueBytes        int
+	slowConsumer      SlowConsumerPolicy
+	slowBlock         time.Duration
 }
 
 func (o *ServerOptions) config() *config {
