@@ -6,9 +6,10 @@
 //
 // Handler serves a route with WebSockets only; Middleware upgrades WebSocket
 // requests and passes every other request on to the next handler, so a page
-// and its socket can share a path. Both go through the net/http path, as
-// for Echo v4: core checks the request before the connection is taken
-// over, so a rejected handshake is an ordinary HTTP response. After the
+// and its socket can share a path. Both call gws.Upgrader.UpgradeRequest,
+// as on net/http and Echo v4: core checks the request before the
+// connection is taken over, so a rejected handshake is an ordinary HTTP
+// response. After the
 // connection is taken over the handler returns nil and marks Echo's
 // Response committed, so that Echo's error handler never writes on it, and
 // the connection's events run on a goroutine of their own.
@@ -37,15 +38,15 @@
 //
 // A middleware that wraps the response writer in one that can neither
 // hijack nor unwrap makes the upgrade impossible: the client gets a 500,
-// and the handler returns an error wrapping gwshttp.ErrHijack. Echo's own
-// Gzip middleware can hijack.
+// and the handler returns a *gws.HandshakeError wrapping the cause. Echo's
+// own Gzip middleware can hijack.
 package gwsechov5
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 
-	gwshttp "github.com/gwsgo/gws/adapters/nethttp"
 	gws "github.com/gwsgo/gws/core"
 	"github.com/labstack/echo/v5"
 )
@@ -69,10 +70,7 @@ func Handler(u *gws.Upgrader, h gws.EventHandler) echo.HandlerFunc {
 		for _, p := range c.PathValues() {
 			req.Storage.Put(gws.ParamKey(p.Name), p.Value)
 		}
-		conn, err := upgrade(u, c, req, h)
-		if err == nil {
-			go conn.ReadLoop()
-		}
+		err := upgrade(u, c, req, h)
 		res, _ := echo.UnwrapResponse(c.Response())
 		switch {
 		case res == nil:
@@ -103,10 +101,11 @@ func wrapError(c *echo.Context, err error) error {
 }
 
 // upgrade runs the handshake with c reachable through Context.
-func upgrade(u *gws.Upgrader, c *echo.Context, req *gws.Request, h gws.EventHandler) (*gws.Conn, error) {
+func upgrade(u *gws.Upgrader, c *echo.Context, req *gws.Request, h gws.EventHandler) error {
 	req.RouterContext = c
 	defer func() { req.RouterContext = nil }()
-	return gwshttp.UpgradeRequest(u, c.Response(), req, h)
+	_, err := u.UpgradeRequest(context.Background(), c.Response(), req, h)
+	return err
 }
 
 // Middleware returns an echo.MiddlewareFunc that upgrades WebSocket

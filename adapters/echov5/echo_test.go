@@ -12,7 +12,6 @@ import (
 	"time"
 
 	gwsechov5 "github.com/gwsgo/gws/adapters/echov5"
-	gwshttp "github.com/gwsgo/gws/adapters/nethttp"
 	gws "github.com/gwsgo/gws/core"
 	"github.com/gwsgo/gws/internal/wstest"
 	"github.com/labstack/echo/v5"
@@ -126,8 +125,9 @@ func TestOpaqueWriter(t *testing.T) {
 	})
 	e.GET("/ws", gwsechov5.Handler(&gws.Upgrader{CheckOrigin: wstest.AnyOrigin}, wstest.Probe{}))
 	wstest.CheckHandshakeStatus(t, wstest.ServeHTTP(t, e), "/ws", nil, http.StatusInternalServerError)
-	if err := <-errs; !errors.Is(err, gwshttp.ErrHijack) {
-		t.Fatalf("error %v does not wrap gwshttp.ErrHijack", err)
+	var he *gws.HandshakeError
+	if err := <-errs; !errors.As(err, &he) || he.StatusCode != http.StatusInternalServerError || !errors.Is(err, http.ErrNotSupported) {
+		t.Fatalf("error %v is not a 500 *gws.HandshakeError wrapping http.ErrNotSupported", err)
 	}
 }
 
