@@ -47,5 +47,8 @@ func main() {
 	e := echo.New()
 	e.Use(middleware.RequestLogger(), middleware.Recover())
 	e.GET("/ws", gwsechov5.Handler(newUpgrader(), handler{}))
-	log.Fatal(e.Start(*addr))
+	// Start returns nil once Ctrl-C (SIGINT or SIGTERM) has shut it down.
+	if err := e.Start(*addr); err != nil {
+		log.Fatal(err)
+	}
 }
