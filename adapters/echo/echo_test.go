@@ -66,14 +66,6 @@ func TestRejectedOrigin(t *testing.T) {
 	}
 }
 
-// opaqueWriter hides the writer under it: it can neither hijack nor
-// unwrap, like a careless third-party middleware's.
-type opaqueWriter struct{ w http.ResponseWriter }
-
-func (o opaqueWriter) Header() http.Header         { return o.w.Header() }
-func (o opaqueWriter) Write(b []byte) (int, error) { return o.w.Write(b) }
-func (o opaqueWriter) WriteHeader(code int)        { o.w.WriteHeader(code) }
-
 // TestOpaqueWriter checks that an upgrade made impossible by a middleware
 // fails with an error that names the cause, instead of hanging or
 // panicking.
@@ -82,7 +74,7 @@ func TestOpaqueWriter(t *testing.T) {
 	e := newEcho(io.Discard)
 	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			c.Response().Writer = opaqueWriter{c.Response().Writer}
+			c.Response().Writer = wstest.OpaqueWriter{W: c.Response().Writer}
 			err := next(c)
 			errs <- err
 			return err

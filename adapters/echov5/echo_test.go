@@ -87,14 +87,6 @@ func TestErrorAfterUpgrade(t *testing.T) {
 	}
 }
 
-// opaqueWriter hides the writer under it: it can neither hijack nor
-// unwrap, like a careless third-party middleware's.
-type opaqueWriter struct{ w http.ResponseWriter }
-
-func (o opaqueWriter) Header() http.Header         { return o.w.Header() }
-func (o opaqueWriter) Write(b []byte) (int, error) { return o.w.Write(b) }
-func (o opaqueWriter) WriteHeader(code int)        { o.w.WriteHeader(code) }
-
 // TestOpaqueWriter checks that an upgrade made impossible by a middleware
 // fails with an error that names the cause, instead of hanging or
 // panicking.
@@ -107,7 +99,7 @@ func TestOpaqueWriter(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			res.ResponseWriter = opaqueWriter{res.ResponseWriter}
+			res.ResponseWriter = wstest.OpaqueWriter{W: res.ResponseWriter}
 			err = next(c)
 			errs <- err
 			return err

@@ -141,6 +141,20 @@ func ServeHTTP(t testing.TB, h http.Handler) string {
 	return Serve(t, nil, srv.Serve, srv.Close)
 }
 
+// OpaqueWriter hides the http.ResponseWriter W under it, as a careless
+// third-party middleware's writer does: it can neither hijack nor unwrap,
+// so no upgrade can take the connection over through it.
+type OpaqueWriter struct{ W http.ResponseWriter }
+
+// Header returns W's header.
+func (o OpaqueWriter) Header() http.Header { return o.W.Header() }
+
+// Write writes b to W.
+func (o OpaqueWriter) Write(b []byte) (int, error) { return o.W.Write(b) }
+
+// WriteHeader writes code to W.
+func (o OpaqueWriter) WriteHeader(code int) { o.W.WriteHeader(code) }
+
 // MustDial is Dial for a handshake that must succeed: it fails t
 // otherwise, and closes the connection when the test ends.
 func MustDial(t testing.TB, addr, path string, header http.Header) *RawConn {
