@@ -38,8 +38,8 @@
 //
 // A middleware that wraps the response writer in one that can neither
 // hijack nor unwrap makes the upgrade impossible: the client gets a 500,
-// and the handler returns a *gws.HandshakeError wrapping the cause. Echo's
-// own Gzip middleware can hijack.
+// and the handler returns a *gws.HandshakeError wrapping
+// http.ErrNotSupported. Echo's own Gzip middleware can hijack.
 package gwsechov5
 
 import (

@@ -9,8 +9,9 @@
 // socket can share a path. Fiber runs on fasthttp, and the upgrade is that
 // of the fasthttp adapter (package gwsfasthttp) on c.RequestCtx(), as for
 // Fiber v2: the request is converted once, core checks it, and the
-// connection is taken over with RequestCtx.Hijack, bytes already read past
-// the request included.
+// connection is taken over with RequestCtx.Hijack and handed to core's
+// Upgrader.Accept, which writes the 101; bytes already read past the
+// request are kept.
 //
 // # Router values
 //
