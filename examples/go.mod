@@ -5,16 +5,20 @@ go 1.26.0
 require (
 	github.com/gin-gonic/gin v1.12.0
 	github.com/gofiber/fiber/v2 v2.52.15
+	github.com/gofiber/fiber/v3 v3.1.0
 	github.com/gorilla/websocket v1.5.3
 	github.com/gwsgo/gws/adapters/echo v0.0.0
+	github.com/gwsgo/gws/adapters/echov5 v0.0.0
 	github.com/gwsgo/gws/adapters/fasthttp v0.0.0
 	github.com/gwsgo/gws/adapters/fiber v0.0.0
+	github.com/gwsgo/gws/adapters/fiberv3 v0.0.0
 	github.com/gwsgo/gws/adapters/gin v0.0.0
 	github.com/gwsgo/gws/adapters/nethttp v0.0.0
 	github.com/gwsgo/gws/compress/klauspost v0.0.0
 	github.com/gwsgo/gws/core v0.0.0
 	github.com/gwsgo/gws/internal/wstest v0.0.0
 	github.com/labstack/echo/v4 v4.16.0
+	github.com/labstack/echo/v5 v5.4.6
 	github.com/valyala/fasthttp v1.78.0
 )
 
@@ -30,6 +34,8 @@ require (
 	github.com/go-playground/validator/v10 v10.30.1 // indirect
 	github.com/goccy/go-json v0.10.5 // indirect
 	github.com/goccy/go-yaml v1.19.2 // indirect
+	github.com/gofiber/schema v1.7.0 // indirect
+	github.com/gofiber/utils/v2 v2.0.2 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
 	github.com/klauspost/compress v1.20.3 // indirect
@@ -43,9 +49,11 @@ require (
 	github.com/modern-go/reflect2 v1.0.2 // indirect
 	github.com/molecule-man/go-brrr v1.3.1 // indirect
 	github.com/pelletier/go-toml/v2 v2.2.4 // indirect
+	github.com/philhofer/fwd v1.2.0 // indirect
 	github.com/quic-go/qpack v0.6.0 // indirect
 	github.com/quic-go/quic-go v0.59.0 // indirect
 	github.com/rivo/uniseg v0.2.0 // indirect
+	github.com/tinylib/msgp v1.6.3 // indirect
 	github.com/twitchyliquid64/golang-asm v0.15.1 // indirect
 	github.com/ugorji/go/codec v1.3.1 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
@@ -70,8 +78,12 @@ replace github.com/gwsgo/gws/adapters/gin => ../adapters/gin
 
 replace github.com/gwsgo/gws/adapters/echo => ../adapters/echo
 
+replace github.com/gwsgo/gws/adapters/echov5 => ../adapters/echov5
+
 replace github.com/gwsgo/gws/adapters/fasthttp => ../adapters/fasthttp
 
 replace github.com/gwsgo/gws/adapters/fiber => ../adapters/fiber
+
+replace github.com/gwsgo/gws/adapters/fiberv3 => ../adapters/fiberv3
 
 replace github.com/gwsgo/gws/internal/wstest => ../internal/wstest

@@ -41,27 +41,17 @@ func TestHandler(t *testing.T) {
 	var log wstest.SyncBuffer
 	e := newEcho(&log)
 	e.GET("/ws", gwsecho.Handler(&gws.Upgrader{CheckOrigin: wstest.AnyOrigin}, wstest.Probe{}))
-	addr := wstest.ServeHTTP(t, e)
-	c := wstest.MustDial(t, addr, "/ws", browserHeader)
-	if enc := c.Response().Header.Get("Content-Encoding"); enc != "" {
-		t.Fatalf("101 response has Content-Encoding %q", enc)
-	}
-	wstest.CheckEcho(t, c, "hello", strings.Repeat("x", 70000))
+	wstest.CheckUpgrade(t, wstest.ServeHTTP(t, e), "/ws", browserHeader)
 	if !log.Await(5*time.Second, `"status":101`) {
 		t.Fatalf("Logger did not log the upgrade as 101: %q", log.String())
 	}
-	wstest.CheckFirstFrame(t, addr, "/ws")
 }
 
 func TestMiddleware(t *testing.T) {
 	e := newEcho(io.Discard)
 	e.Use(gwsecho.Middleware(&gws.Upgrader{CheckOrigin: wstest.AnyOrigin}, wstest.Probe{}))
 	e.GET("/chat", func(c echo.Context) error { return c.String(http.StatusOK, strings.Repeat("page ", 100)) })
-	addr := wstest.ServeHTTP(t, e)
-	if status, body := wstest.HTTPGet(t, "http://"+addr+"/chat", nil); status != http.StatusOK || body != strings.Repeat("page ", 100) {
-		t.Fatalf("plain GET: %d %q", status, body)
-	}
-	wstest.CheckEcho(t, wstest.MustDial(t, addr, "/chat", browserHeader), "same path")
+	wstest.CheckSharedPath(t, wstest.ServeHTTP(t, e), "/chat", strings.Repeat("page ", 100), browserHeader)
 }
 
 func TestRejectedOrigin(t *testing.T) {
@@ -76,14 +66,6 @@ func TestRejectedOrigin(t *testing.T) {
 	}
 }
 
-// opaqueWriter hides the writer under it: it can neither hijack nor
-// unwrap, like a careless third-party middleware's.
-type opaqueWriter struct{ w http.ResponseWriter }
-
-func (o opaqueWriter) Header() http.Header         { return o.w.Header() }
-func (o opaqueWriter) Write(b []byte) (int, error) { return o.w.Write(b) }
-func (o opaqueWriter) WriteHeader(code int)        { o.w.WriteHeader(code) }
-
 // TestOpaqueWriter checks that an upgrade made impossible by a middleware
 // fails with an error that names the cause, instead of hanging or
 // panicking.
@@ -92,7 +74,7 @@ func TestOpaqueWriter(t *testing.T) {
 	e := newEcho(io.Discard)
 	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			c.Response().Writer = opaqueWriter{c.Response().Writer}
+			c.Response().Writer = wstest.OpaqueWriter{W: c.Response().Writer}
 			err := next(c)
 			errs <- err
 			return err

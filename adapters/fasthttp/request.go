@@ -91,6 +91,18 @@ func convertHeader(h *fasthttp.RequestHeader) http.Header {
 	return header
 }
 
+// PutParams puts route parameters into req.Storage, each under
+// gws.ParamKey(name), for routers on fasthttp that keep them apart from
+// the user values NewRequest copies, as Fiber does: names lists them and
+// value returns each one's value, in the shape of Fiber's Ctx.Params, so
+// that the Fiber adapters pass c.Route().Params and c.Params. Values are
+// copied, since they may point into fasthttp's buffers.
+func PutParams(req *gws.Request, names []string, value func(name string, defaultValue ...string) string) {
+	for _, name := range names {
+		req.Storage.Put(gws.ParamKey(name), strings.Clone(value(name)))
+	}
+}
+
 // detached returns v, or a copy of it when it may share memory with the
 // RequestCtx, which fasthttp reuses for other requests.
 func detached(v any) any {

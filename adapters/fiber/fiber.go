@@ -37,8 +37,6 @@
 package gwsfiber
 
 import (
-	"strings"
-
 	"github.com/gofiber/fiber/v2"
 	gwsfasthttp "github.com/gwsgo/gws/adapters/fasthttp"
 	gws "github.com/gwsgo/gws/core"
@@ -54,9 +52,7 @@ func Handler(u *gws.Upgrader, h gws.EventHandler) fiber.Handler {
 		}
 		req.Request = req.WithContext(c.UserContext())
 		req.RouterContext = c
-		for _, name := range c.Route().Params {
-			req.Storage.Put(gws.ParamKey(name), strings.Clone(c.Params(name)))
-		}
+		gwsfasthttp.PutParams(req, c.Route().Params, c.Params)
 		// A rejected handshake has been answered on c.Context() already;
 		// handing the error to Fiber would have its error handler answer
 		// again.

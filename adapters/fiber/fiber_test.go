@@ -58,16 +58,10 @@ func TestHandler(t *testing.T) {
 	app := newApp(&log)
 	u := &gws.Upgrader{CheckOrigin: wstest.AnyOrigin}
 	app.Get("/ws", gwsfiber.Handler(u, wstest.Probe{}))
-	addr := serve(t, app)
-	c := wstest.MustDial(t, addr, "/ws", browserHeader)
-	if enc := c.Response().Header.Get("Content-Encoding"); enc != "" {
-		t.Fatalf("101 response has Content-Encoding %q", enc)
-	}
-	wstest.CheckEcho(t, c, "hello", strings.Repeat("x", 70000))
+	wstest.CheckUpgrade(t, serve(t, app), "/ws", browserHeader)
 	if !logged(&log, 101, "GET", "/ws") {
 		t.Fatalf("logger did not log the upgrade: %q", log.String())
 	}
-	wstest.CheckFirstFrame(t, addr, "/ws")
 }
 
 func TestMiddleware(t *testing.T) {
@@ -78,11 +72,7 @@ func TestMiddleware(t *testing.T) {
 	// shares its path with the socket.
 	page := strings.Repeat("page ", 100)
 	app.Get("/chat", func(c *fiber.Ctx) error { return c.SendString(page) })
-	addr := serve(t, app)
-	if status, body := wstest.HTTPGet(t, "http://"+addr+"/chat", nil); status != http.StatusOK || body != page {
-		t.Fatalf("plain GET: %d %q, want 200 and the page", status, body)
-	}
-	wstest.CheckEcho(t, wstest.MustDial(t, addr, "/chat", browserHeader), "same path")
+	wstest.CheckSharedPath(t, serve(t, app), "/chat", page, browserHeader)
 }
 
 func TestRejectedOrigin(t *testing.T) {

@@ -30,24 +30,17 @@ func TestHandler(t *testing.T) {
 	var log wstest.SyncBuffer
 	r := newRouter(&log)
 	r.GET("/ws", gwsgin.Handler(&gws.Upgrader{CheckOrigin: wstest.AnyOrigin}, wstest.Probe{}))
-	addr := wstest.ServeHTTP(t, r)
-	c := wstest.MustDial(t, addr, "/ws", nil)
-	wstest.CheckEcho(t, c, "hello", strings.Repeat("x", 70000))
+	wstest.CheckUpgrade(t, wstest.ServeHTTP(t, r), "/ws", nil)
 	if !strings.Contains(log.String(), "| 101 |") {
 		t.Fatalf("Logger did not log the upgrade as 101: %q", log.String())
 	}
-	wstest.CheckFirstFrame(t, addr, "/ws")
 }
 
 func TestMiddleware(t *testing.T) {
 	r := newRouter(io.Discard)
 	r.Use(gwsgin.Middleware(&gws.Upgrader{CheckOrigin: wstest.AnyOrigin}, wstest.Probe{}))
 	r.GET("/chat", func(c *gin.Context) { c.String(http.StatusOK, "page") })
-	addr := wstest.ServeHTTP(t, r)
-	if status, body := wstest.HTTPGet(t, "http://"+addr+"/chat", nil); status != http.StatusOK || body != "page" {
-		t.Fatalf("plain GET: %d %q, want 200 \"page\"", status, body)
-	}
-	wstest.CheckEcho(t, wstest.MustDial(t, addr, "/chat", nil), "same path")
+	wstest.CheckSharedPath(t, wstest.ServeHTTP(t, r), "/chat", "page", nil)
 }
 
 func TestRejectedOrigin(t *testing.T) {

@@ -106,13 +106,6 @@ type loggingWriter struct {
 func (w *loggingWriter) WriteHeader(code int)        { w.status = code; w.ResponseWriter.WriteHeader(code) }
 func (w *loggingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// opaqueWriter hides the ResponseWriter with no way back to it.
-type opaqueWriter struct{ w http.ResponseWriter }
-
-func (w *opaqueWriter) Header() http.Header         { return w.w.Header() }
-func (w *opaqueWriter) Write(b []byte) (int, error) { return w.w.Write(b) }
-func (w *opaqueWriter) WriteHeader(code int)        { w.w.WriteHeader(code) }
-
 func withLogging(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		next.ServeHTTP(&loggingWriter{ResponseWriter: w}, r)
@@ -121,7 +114,7 @@ func withLogging(next http.Handler) http.Handler {
 
 func withOpaqueWriter(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(&opaqueWriter{w}, r)
+		next.ServeHTTP(wstest.OpaqueWriter{W: w}, r)
 	})
 }
 

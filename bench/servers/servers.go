@@ -95,9 +95,9 @@ func rank(name string) int {
 		return 1
 	case "lxzan":
 		return 1
-	case "gws-fiber":
+	case "gws-fiber", "gws-fiberv3":
 		// The servers on Fiber together after those on net/http, so
-		// Fiber's users can compare the two side by side.
+		// Fiber's users can compare them side by side.
 		return 3
 	case "fiber":
 		return 4

@@ -7,13 +7,17 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/gofiber/fiber/v2"
+	fiberv3 "github.com/gofiber/fiber/v3"
 	gwsecho "github.com/gwsgo/gws/adapters/echo"
+	gwsechov5 "github.com/gwsgo/gws/adapters/echov5"
 	gwsfasthttp "github.com/gwsgo/gws/adapters/fasthttp"
 	gwsfiber "github.com/gwsgo/gws/adapters/fiber"
+	gwsfiberv3 "github.com/gwsgo/gws/adapters/fiberv3"
 	gwsgin "github.com/gwsgo/gws/adapters/gin"
 	gwshttp "github.com/gwsgo/gws/adapters/nethttp"
 	gws "github.com/gwsgo/gws/core"
 	"github.com/labstack/echo/v4"
+	echov5 "github.com/labstack/echo/v5"
 	"github.com/valyala/fasthttp"
 )
 
@@ -26,8 +30,10 @@ var routers = map[string]server{
 	"nethttp":  serveNetHTTP,
 	"gin":      serveGin,
 	"echo":     serveEcho,
+	"echov5":   serveEchoV5,
 	"fasthttp": serveFastHTTP,
 	"fiber":    serveFiber,
+	"fiberv3":  serveFiberV3,
 }
 
 func serveNetHTTP(ln net.Listener, u *gws.Upgrader, h gws.EventHandler) error {
@@ -46,6 +52,13 @@ func serveGin(ln net.Listener, u *gws.Upgrader, h gws.EventHandler) error {
 func serveEcho(ln net.Listener, u *gws.Upgrader, h gws.EventHandler) error {
 	e := echo.New()
 	e.GET("/*", gwsecho.Handler(u, h))
+	srv := &http.Server{Handler: e, ReadHeaderTimeout: 5 * time.Second}
+	return srv.Serve(ln)
+}
+
+func serveEchoV5(ln net.Listener, u *gws.Upgrader, h gws.EventHandler) error {
+	e := echov5.New()
+	e.GET("/*", gwsechov5.Handler(u, h))
 	srv := &http.Server{Handler: e, ReadHeaderTimeout: 5 * time.Second}
 	return srv.Serve(ln)
 }
@@ -76,4 +89,14 @@ func serveFiber(ln net.Listener, u *gws.Upgrader, h gws.EventHandler) error {
 	app.Server().MaxIdleWorkerDuration = fasthttpWorkerIdle
 	app.Get("/*", gwsfiber.Handler(u, h))
 	return app.Listener(ln)
+}
+
+func serveFiberV3(ln net.Listener, u *gws.Upgrader, h gws.EventHandler) error {
+	app := fiberv3.New(fiberv3.Config{
+		ReadTimeout:        5 * time.Second,
+		DisableDefaultDate: true,
+	})
+	app.Server().MaxIdleWorkerDuration = fasthttpWorkerIdle
+	app.Get("/*", gwsfiberv3.Handler(u, h))
+	return app.Listener(ln, fiberv3.ListenConfig{DisableStartupMessage: true})
 }

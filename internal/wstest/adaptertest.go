@@ -141,6 +141,20 @@ func ServeHTTP(t testing.TB, h http.Handler) string {
 	return Serve(t, nil, srv.Serve, srv.Close)
 }
 
+// OpaqueWriter hides the http.ResponseWriter W under it, as a careless
+// third-party middleware's writer does: it can neither hijack nor unwrap,
+// so no upgrade can take the connection over through it.
+type OpaqueWriter struct{ W http.ResponseWriter }
+
+// Header returns W's header.
+func (o OpaqueWriter) Header() http.Header { return o.W.Header() }
+
+// Write writes b to W.
+func (o OpaqueWriter) Write(b []byte) (int, error) { return o.W.Write(b) }
+
+// WriteHeader writes code to W.
+func (o OpaqueWriter) WriteHeader(code int) { o.W.WriteHeader(code) }
+
 // MustDial is Dial for a handshake that must succeed: it fails t
 // otherwise, and closes the connection when the test ends.
 func MustDial(t testing.TB, addr, path string, header http.Header) *RawConn {
@@ -185,6 +199,33 @@ func CheckEcho(t testing.TB, c *RawConn, msgs ...string) {
 			t.Fatalf("echo of %q: got %q", msg, got)
 		}
 	}
+}
+
+// CheckUpgrade checks a WebSocket route of a router with its production
+// middleware in the chain: it dials path on addr with header (say a
+// browser's Accept-Encoding, which trips compression middleware), fails t
+// if the 101 carries a Content-Encoding or if a short and a 70,000-byte
+// message do not come back unchanged, and then runs CheckFirstFrame. The
+// server must echo as Echo does.
+func CheckUpgrade(t testing.TB, addr, path string, header http.Header) {
+	t.Helper()
+	c := MustDial(t, addr, path, header)
+	if enc := c.Response().Header.Get("Content-Encoding"); enc != "" {
+		t.Fatalf("101 response has Content-Encoding %q", enc)
+	}
+	CheckEcho(t, c, "hello", strings.Repeat("x", 70000))
+	CheckFirstFrame(t, addr, path)
+}
+
+// CheckSharedPath checks a router's Middleware mount, where a page and its
+// socket share path: a plain GET must answer 200 with page, and a
+// WebSocket handshake with header added must be upgraded and echo.
+func CheckSharedPath(t testing.TB, addr, path, page string, header http.Header) {
+	t.Helper()
+	if status, body := HTTPGet(t, "http://"+addr+path, nil); status != http.StatusOK || body != page {
+		t.Fatalf("plain GET: %d %q, want 200 and the page", status, body)
+	}
+	CheckEcho(t, MustDial(t, addr, path, header), "same path")
 }
 
 // CheckFirstFrame sends the opening handshake for path and a first text

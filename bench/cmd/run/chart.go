@@ -26,7 +26,7 @@ func barColor(lib string) string {
 	switch lib {
 	case "gws":
 		return "#1f6fb5"
-	case "gws-fiber", "gws-klauspost":
+	case "gws-fiber", "gws-fiberv3", "gws-klauspost":
 		return "#7fb0dc"
 	case "lxzan":
 		return "#e07b24"
