@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/gwsgo/gws/core/internal/bufpool"
 )
@@ -248,10 +247,13 @@ func (u *Upgrader) Accept(ctx context.Context, nc net.Conn, buffered []byte, res
 	// frame queued for it (a ping, Shutdown's close) behind the 101.
 	c.wmu.Lock()
 	g.track(c)
-	if wt := g.cfg.writeTimeout; wt > 0 {
-		nc.SetWriteDeadline(time.Now().Add(wt))
-	}
-	if err := resp.write(nc); err != nil {
+	buf := bufpool.Get(256 + len(resp.extra))
+	*buf = resp.appendTo((*buf)[:0])
+	// As every frame: straight to the socket, which a new connection's
+	// always takes at once, and WriteTimeout only if it does not.
+	err := c.writeOut(*buf)
+	bufpool.Put(buf)
+	if err != nil {
 		c.closeSent = true
 		c.wmu.Unlock()
 		nc.Close()
@@ -260,17 +262,14 @@ func (u *Upgrader) Accept(ctx context.Context, nc net.Conn, buffered []byte, res
 		g.untrack(c)
 		return nil, fmt.Errorf("gws: writing handshake response: %w", err)
 	}
-	nc.SetWriteDeadline(time.Time{})
 	c.wmu.Unlock()
 	c.start(ctx)
 	return c, nil
 }
 
-// write sends the 101 status line and headers in one write, from a pooled
-// buffer.
-func (r *Response) write(nc net.Conn) error {
-	buf := bufpool.Get(256 + len(r.extra))
-	b := append((*buf)[:0], "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
+// appendTo appends the 101 status line and headers to b.
+func (r *Response) appendTo(b []byte) []byte {
+	b = append(b, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
 	b = append(b, r.accept[:]...)
 	if r.SubProtocol != "" {
 		b = append(append(b, "\r\nSec-WebSocket-Protocol: "...), r.SubProtocol...)
@@ -278,11 +277,7 @@ func (r *Response) write(nc net.Conn) error {
 	if r.extension != "" {
 		b = append(append(b, "\r\nSec-WebSocket-Extensions: "...), r.extension...)
 	}
-	b = append(append(append(b, "\r\n"...), r.extra...), "\r\n"...)
-	*buf = b
-	_, err := nc.Write(b)
-	bufpool.Put(buf)
-	return err
+	return append(append(append(b, "\r\n"...), r.extra...), "\r\n"...)
 }
 
 func validKey(k string) bool {

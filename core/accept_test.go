@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -37,9 +36,7 @@ func TestNegotiateAccepts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, b := net.Pipe()
-	go func() { resp.write(a); a.Close() }()
-	hr, err := http.ReadResponse(bufio.NewReader(b), nil)
+	hr, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(resp.appendTo(nil))), nil)
 	if err != nil || hr.StatusCode != 101 || hr.Header.Get("Upgrade") != "websocket" || hr.Header.Get("Connection") != "Upgrade" {
 		t.Fatalf("written response: %v %v", hr, err)
 	}

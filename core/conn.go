@@ -50,7 +50,7 @@ type Conn struct {
 	rctl       *[]byte      // a control frame's payload
 	rvalidate  bool         // check rdst's bytes as UTF-8
 	inq        bool         // the socket reports what its receive queue holds (TCP_INQ)
-	inqTried   bool         // the read loop has tried to turn TCP_INQ on
+	inqTried   bool         // the read loop has tried to turn TCP_INQ on (see tryRead)
 	drained    bool         // the last read left the socket empty, with no FIN queued
 	loopErr    error        // why the raw read loop ended
 	msg        *[]byte

@@ -39,10 +39,6 @@ func rawConnOf(nc net.Conn) syscall.RawConn {
 // last data was reported by the same edge; so a write must also have
 // succeeded after that read, which it cannot once the peer has reset.
 func (c *Conn) tryRead(fd uintptr) bool {
-	if !c.inqTried {
-		// Here rather than in newConn, where it would cost a closure.
-		c.inq, c.inqTried = enableInq(fd), true
-	}
 	for {
 		if err := c.advance(); err != errNeedMore {
 			c.loopErr = err
@@ -65,6 +61,13 @@ func (c *Conn) tryRead(fd uintptr) bool {
 		case err == syscall.EINTR:
 			continue
 		case err == syscall.EAGAIN:
+			if !c.inqTried && c.reads.Load() > 0 {
+				// A connection that had data and now waits for more
+				// is one that lives on: TCP_INQ's setsockopt pays off
+				// from its next message, and a connection opened and
+				// closed right away never makes it.
+				c.inq, c.inqTried = enableInq(fd), true
+			}
 			c.releaseIfIdle()
 			return false
 		case err != nil:
