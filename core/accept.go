@@ -119,7 +119,7 @@ func (u *Upgrader) UpgradeRequest(ctx context.Context, w http.ResponseWriter, r 
 		// already sent.
 		he := reject(http.StatusInternalServerError, fmt.Errorf("taking over the connection: %w", err), "websocket: the server cannot hand over this connection")
 		he.writeResponse(w)
-		u.logRejected(r, he)
+		u.rejected(r, he)
 		return nil, he
 	}
 	var buffered []byte
@@ -150,12 +150,16 @@ func (u *Upgrader) Negotiate(r *Request) (*Response, error) {
 func (u *Upgrader) negotiateLogged(r *Request, resp *Response) error {
 	err := u.negotiate(r, resp)
 	if err != nil {
-		u.logRejected(r, err)
+		u.rejected(r, err)
 	}
 	return err
 }
 
-func (u *Upgrader) logRejected(r *Request, err error) {
+// rejected counts and logs a refused handshake.
+func (u *Upgrader) rejected(r *Request, err error) {
+	if he, ok := err.(*HandshakeError); ok {
+		u.group().refuse(he.StatusCode)
+	}
 	if l := u.group().cfg.logger; l != nil {
 		l.Info("gws: handshake rejected", "remote", r.RemoteAddr, "uri", r.RequestURI, "err", err)
 	}

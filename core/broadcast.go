@@ -66,7 +66,7 @@ func (b *Broadcaster) Broadcast(c *Conn) error {
 		kind = c.deflate.level(c.cfg) + 3
 	}
 	b.refs.Add(1)
-	return c.enqueue(outFrame{b: b.frame(kind, c.cfg.codec), bc: b, queued: b.queues(c.g)})
+	return c.enqueue(outFrame{b: b.frame(kind, c.cfg.codec), bc: b, op: b.op, n: len(b.payload), queued: b.queues(c.g)})
 }
 
 // queues reports whether b leaves its frames to the connections' drainers.

@@ -46,6 +46,7 @@ func protocolError(code Code, cause error, format string, args ...any) *CloseErr
 // connection then ends with OnClose(CloseAbnormal). Use WriteClose for an
 // orderly close.
 func (c *Conn) Close() error {
+	c.closedBy(causeLocal)
 	c.closing.Store(true)
 	return c.closeNet()
 }
@@ -55,6 +56,7 @@ func (c *Conn) Close() error {
 // and waits up to ServerOptions.CloseTimeout for the peer's answer before
 // dropping the connection. Later writes return errClosed.
 func (c *Conn) WriteClose(code Code, reason []byte) error {
+	c.closedBy(causeLocal)
 	err := c.sendClose(code, reason)
 	if err == nil {
 		c.nc.SetReadDeadline(time.Now().Add(c.cfg.closeTimeout))
@@ -120,7 +122,8 @@ func (c *Conn) finish(err error) {
 	// unlike errors.As, costs no allocation on the way out of every
 	// connection.
 	ce, _ := err.(*CloseError)
-	switch le := c.localErr.Load(); {
+	le, werr := c.localErr.Load(), error(nil)
+	switch {
 	case le != nil:
 		code, reason = le.Code, []byte(le.Reason)
 		c.report(le)
@@ -134,7 +137,8 @@ func (c *Conn) finish(err error) {
 		c.report(err)
 	default:
 		c.wmu.Lock()
-		werr, quiet := c.werr, c.closeSent
+		var quiet bool
+		werr, quiet = c.werr, c.closeSent
 		c.wmu.Unlock()
 		switch {
 		case werr != nil:
@@ -186,6 +190,7 @@ func (c *Conn) finish(err error) {
 	for _, f := range hooks {
 		f()
 	}
+	c.g.countEnd(code, c.endCause(err, ce, le, werr))
 	// After OnClose, even if it panics: Shutdown waits for untrack, and
 	// whoever waits on Context may count on OnClose having run.
 	defer c.g.untrack(c)
@@ -234,6 +239,7 @@ func (c *Conn) linger() {
 // closeAsync queues a close frame, past any queue limit, and arms the
 // close timeout once it is written.
 func (c *Conn) closeAsync(code Code, reason []byte) {
+	c.closedBy(causeLocal) // unless a shutdown said so first
 	p := encodeClose(code, reason)
 	buf, start := c.encode(OpcodeClose, *p)
 	bufpool.Put(p)

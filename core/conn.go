@@ -84,6 +84,9 @@ type Conn struct {
 
 	closing  atomic.Bool                // Close was called or a write failed: the read error is expected
 	localErr atomic.Pointer[CloseError] // why gws dropped the connection itself (slow consumer, heartbeat)
+	closer   atomic.Uint32              // a cause: who sent or asked for the first close, if not the peer
+
+	traffic traffic
 
 	pq *parallelQueue // with ParallelEnabled
 	wq writeQueue
@@ -166,10 +169,12 @@ func newConn(g *group, nc net.Conn, buffered []byte, r *Request, resp *Response,
 func (c *Conn) start(ctx context.Context) {
 	if ctx.Done() != nil {
 		stop := context.AfterFunc(ctx, func() {
+			c.closedBy(causeShutdown)
 			c.closeAsync(CloseGoingAway, []byte("going away"))
 		})
 		c.onEnd(func() { stop() })
 	}
+	c.g.opened.Add(1)
 	go c.readLoop()
 }
 

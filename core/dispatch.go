@@ -5,6 +5,7 @@ package gws
 // ParallelEnabled. A message the handler closed is recycled; one it kept
 // may still be in use elsewhere, so it is left to the garbage collector.
 func (c *Conn) dispatch(op Opcode, buf *[]byte) {
+	c.countIn(len(*buf))
 	m := messagePool.Get().(*Message)
 	// Set field by field: a composite literal is built on the stack first.
 	m.Opcode, m.buf, m.chain, m.next, m.handler, m.closed = op, buf, c.g.middlewares, 0, c.handler, false
@@ -16,6 +17,10 @@ func (c *Conn) dispatch(op Opcode, buf *[]byte) {
 		c.handleBacklogged(m)
 		return
 	}
+	if c.g.observe != nil {
+		c.observeHandler(m)
+		return
+	}
 	c.handle(m)
 }
 
@@ -25,6 +30,21 @@ func (c *Conn) dispatch(op Opcode, buf *[]byte) {
 func (c *Conn) handleBacklogged(m *Message) {
 	c.g.backlog.Add(1)
 	defer c.g.backlog.Add(-1)
+	if c.g.observe != nil {
+		c.observeHandler(m)
+		return
+	}
+	c.handle(m)
+}
+
+// deliver is handle, timed when the Upgrader has an ObserveHandler.
+// dispatch and handleBacklogged make the same choice themselves, which
+// keeps the read loop's path one frame shorter (see writeOut).
+func (c *Conn) deliver(m *Message) {
+	if c.g.observe != nil {
+		c.observeHandler(m)
+		return
+	}
 	c.handle(m)
 }
 

@@ -82,7 +82,7 @@ func (q *parallelQueue) work(c *Conn) {
 		q.size--
 		q.notFull.Signal()
 		q.mu.Unlock()
-		c.handle(m)
+		c.deliver(m)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Upgrader turns HTTP requests into WebSocket connections. Its zero value
@@ -17,6 +18,14 @@ type Upgrader struct {
 	// CheckOrigin decides whether to accept a request, and may put values
 	// in r.Storage for the connection. nil means SameOrigin.
 	CheckOrigin func(r *Request) bool
+
+	// ObserveHandler, when set, is called after each message has gone
+	// through the middleware and OnMessage, with the time they took, on
+	// the goroutine that ran them. It is the hook of the metrics modules
+	// (github.com/gwsgo/gws/observability/...), which set it; set it
+	// before the Upgrader's first use. nil, the default, reads no clock
+	// per message.
+	ObserveHandler func(socket *Conn, took time.Duration)
 
 	once  sync.Once
 	conns group
@@ -46,26 +55,8 @@ type group struct {
 	// Broadcaster.queues).
 	lastBroadcast atomic.Pointer[Broadcaster]
 	backlog       atomic.Int32
-}
 
-// Stats are counters of an Upgrader's connections.
-type Stats struct {
-	// Conns is the number of live connections.
-	Conns int
-	// Dropped counts messages WriteAsync dropped under SlowDrop or after
-	// SlowBlockTimeout under SlowBlock.
-	Dropped int64
-	// ClosedSlow counts connections closed under SlowClose.
-	ClosedSlow int64
-}
-
-// Stats returns the current counters.
-func (u *Upgrader) Stats() Stats {
-	g := u.group()
-	g.mu.Lock()
-	n := len(g.live)
-	g.mu.Unlock()
-	return Stats{Conns: n, Dropped: g.dropped.Load(), ClosedSlow: g.slowShut.Load()}
+	counters
 }
 
 // Use appends middleware to the chain every message goes through before
@@ -78,6 +69,7 @@ func (u *Upgrader) Use(middlewares ...Middleware) {
 func (u *Upgrader) group() *group {
 	u.once.Do(func() {
 		u.conns.cfg = u.ServerOptions.config()
+		u.conns.observe = u.ObserveHandler
 		if n := u.conns.cfg.concurrency; n > 0 {
 			u.conns.slots = make(chan struct{}, n)
 		}
@@ -99,6 +91,7 @@ func (g *group) track(c *Conn) {
 	g.mu.Unlock()
 	if closing {
 		// Negotiated just before Shutdown began: say goodbye at once.
+		c.closedBy(causeShutdown)
 		c.closeAsync(CloseGoingAway, []byte("server shutting down"))
 	}
 }
@@ -107,6 +100,7 @@ func (g *group) track(c *Conn) {
 func (g *group) untrack(c *Conn) {
 	g.mu.Lock()
 	delete(g.live, c)
+	g.ended.add(&c.traffic)
 	if len(g.live) == 0 {
 		if g.allGone != nil {
 			close(g.allGone)
@@ -136,6 +130,7 @@ func (u *Upgrader) Shutdown(ctx context.Context) error {
 	}
 	g.mu.Unlock()
 	for _, c := range live {
+		c.closedBy(causeShutdown)
 		c.closeAsync(CloseGoingAway, []byte("server shutting down"))
 	}
 	if g.waitAllGone(ctx) {

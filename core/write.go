@@ -50,6 +50,9 @@ func (c *Conn) writeFrame(op Opcode, p []byte) error {
 	buf, start := c.encode(op, p)
 	c.wmu.Lock()
 	err := c.writeLocked((*buf)[start:], op == OpcodeClose)
+	if err == nil {
+		c.countOut(op, len(p))
+	}
 	c.wmu.Unlock()
 	bufpool.Put(buf)
 	return err
@@ -133,6 +136,7 @@ func (c *Conn) writeLarge(op Opcode, p []byte) error {
 		return c.writeFailed(err)
 	}
 	c.wroteAt.Store(r)
+	c.countOut(op, len(p))
 	return nil
 }
 
@@ -155,6 +159,9 @@ func (c *Conn) writeWithContext(op Opcode, p []byte) error {
 	buf, start := c.ownComp.compressFrame(op, p, !c.server, false)
 	err := c.writeLocked((*buf)[start:], false)
 	bufpool.Put(buf)
+	if err == nil {
+		c.countOut(op, len(p))
+	}
 	return err
 }
 

@@ -34,7 +34,8 @@ type outFrame struct {
 	b        []byte
 	buf      *[]byte      // pooled buffer behind b, given back once written
 	bc       *Broadcaster // shared frame, released once written
-	op       Opcode       // for a frame compressed at write time (ctx != nil)
+	op       Opcode       // the message's type, for Stats and for a frame compressed at write time; 0 for frames gws adds
+	n        int          // the payload's size, for Stats
 	ctx      *[]byte      // the payload, when it must be compressed with the connection's history
 	isClose  bool
 	queued   bool // leave the write to a drainer even on an empty queue, so that frames coalesce (Broadcast)
@@ -81,10 +82,10 @@ func (c *Conn) queueMessage(op Opcode, payload []byte, callback func(error)) err
 		// time, in wire order: queue a copy of the payload.
 		buf := bufpool.Get(len(payload))
 		copy(*buf, payload)
-		return c.enqueue(outFrame{op: op, ctx: buf, callback: callback})
+		return c.enqueue(outFrame{op: op, n: len(payload), ctx: buf, callback: callback})
 	}
 	buf, start := c.encode(op, payload)
-	return c.enqueue(outFrame{b: (*buf)[start:], buf: buf, isClose: op == OpcodeClose, callback: callback})
+	return c.enqueue(outFrame{b: (*buf)[start:], buf: buf, op: op, n: len(payload), isClose: op == OpcodeClose, callback: callback})
 }
 
 // enqueue adds f to the queue, applying the slow-consumer policy when the
@@ -207,6 +208,7 @@ func (c *Conn) writeNow(f outFrame) {
 		default:
 			c.wroteAt.Store(r)
 			c.closeSent = f.isClose
+			c.countOut(f.op, f.n)
 		}
 	}
 	c.wmu.Unlock()
@@ -221,8 +223,9 @@ func (c *Conn) finishThenDrain(f outFrame) {
 	var err error
 	if _, werr := c.nc.Write(f.b); werr != nil {
 		err = c.writeFailed(werr)
-	} else if f.isClose {
-		c.closeSent = true
+	} else {
+		c.closeSent = f.isClose
+		c.countOut(f.op, f.n)
 	}
 	c.wmu.Unlock()
 	f.release(err)
@@ -323,6 +326,9 @@ func (c *Conn) writeVec(batch []outFrame) (int, error) {
 	}
 	if batch[n-1].isClose {
 		c.closeSent = true
+	}
+	for i := range n {
+		c.countOut(batch[i].op, batch[i].n)
 	}
 	return n, nil
 }
