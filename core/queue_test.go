@@ -590,3 +590,32 @@ func TestBroadcastToEndedConnection(t *testing.T) {
 		t.Fatalf("Broadcast to an ended connection: %v, want errClosed", err)
 	}
 }
+
+// TestWriteAsyncAfterCongestion checks that the write deadline a congested
+// socket got does not fail a WriteAsync long after the congestion is over:
+// a frame written at once from the caller's goroutine must keep the
+// deadline ahead as every other write does.
+func TestWriteAsyncAfterCongestion(t *testing.T) {
+	h := serverSide{newRecorder(), make(chan *Conn, 1)}
+	u := &Upgrader{ServerOptions: &ServerOptions{WriteTimeout: 200 * time.Millisecond, WriteQueueBytes: 64 << 20}}
+	addr := serve(t, u, h)
+	c := connect(t, addr)
+	conn := <-h.conns
+	big := make([]byte, 64<<10)
+	const n = 200 // more than the socket buffers hold
+	for range n {
+		conn.WriteAsync(OpcodeBinary, big, nil)
+	}
+	for range n {
+		c.expect(frame.OpBinary, big)
+	}
+	time.Sleep(300 * time.Millisecond) // past the deadline the congestion set
+	done := make(chan error, 1)
+	conn.WriteAsync(OpcodeText, []byte("later"), func(err error) { done <- err })
+	if err := <-done; err != nil {
+		t.Fatalf("WriteAsync after the congestion: %v", err)
+	}
+	c.expect(frame.OpText, []byte("later"))
+	c.send(0x80|frame.OpClose, closePayload(CloseNormal, ""))
+	c.expectClose(CloseNormal)
+}

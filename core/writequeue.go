@@ -124,7 +124,9 @@ func (c *Conn) enqueue(f outFrame) error {
 		default:
 			q.mu.Unlock()
 		}
-		c.g.dropped.Add(1)
+		if f.op == OpcodeText || f.op == OpcodeBinary {
+			c.g.dropped.Add(1) // not a heartbeat's ping: Stats count messages
+		}
 		f.release(ErrWriteQueueFull)
 		return ErrWriteQueueFull
 	}
@@ -191,6 +193,11 @@ func (c *Conn) writeNow(f outFrame) {
 	if c.closeSent {
 		err = errClosed
 	} else {
+		if c.wdeadline.Load() != 0 {
+			// A deadline from an earlier congestion is on the socket, and
+			// RawConn.Write fails at once if it has passed: keep it ahead.
+			c.setWriteDeadline()
+		}
 		c.wtry, c.wtryErr, c.wnowait = f.b, nil, true
 		r := c.reads.Load()
 		if rerr := c.raw.Write(c.writeFn); rerr != nil {
