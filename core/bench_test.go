@@ -5,7 +5,9 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gwsgo/gws/core/internal/frame"
 )
@@ -32,8 +34,49 @@ func BenchmarkEcho(b *testing.B) {
 	}
 }
 
+// BenchmarkEchoObserved is BenchmarkEcho with metrics on: every message's
+// handler is timed and the time goes into a histogram, as the metrics
+// modules do. Compare it with BenchmarkEcho in the same run.
+func BenchmarkEchoObserved(b *testing.B) {
+	for _, size := range []int{16, 1 << 10, 64 << 10} {
+		b.Run(fmt.Sprintf("%dB", size), func(b *testing.B) {
+			var h histogram
+			benchmarkEchoWith(b, &Upgrader{ObserveHandler: h.observe}, size)
+			if h.count() < uint64(b.N) {
+				b.Fatalf("%d messages observed, want at least %d", h.count(), b.N)
+			}
+		})
+	}
+}
+
+// histogram counts durations in fixed buckets with atomics, as a
+// Prometheus histogram does.
+type histogram struct {
+	buckets [12]atomic.Uint64
+	sum     atomic.Int64
+}
+
+func (h *histogram) observe(_ *Conn, d time.Duration) {
+	i := 0
+	for bound := time.Microsecond; i < len(h.buckets)-1 && d > bound; bound *= 4 {
+		i++
+	}
+	h.buckets[i].Add(1)
+	h.sum.Add(int64(d))
+}
+
+func (h *histogram) count() (n uint64) {
+	for i := range h.buckets {
+		n += h.buckets[i].Load()
+	}
+	return n
+}
+
 func benchmarkEcho(b *testing.B, opts *ServerOptions, size int) {
-	u := &Upgrader{ServerOptions: opts}
+	benchmarkEchoWith(b, &Upgrader{ServerOptions: opts}, size)
+}
+
+func benchmarkEchoWith(b *testing.B, u *Upgrader, size int) {
 	u.Use(func(s *Conn, m *Message) { m.Next(s) })
 	addr := serve(b, u, echoHandler{})
 	c := connect(b, addr)
