@@ -36,7 +36,7 @@ func startChat(t *testing.T) (addr string, stop func() error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, ln, &Room{}) }()
+	go func() { done <- run(ctx, ln, &Room{}, nil) }()
 	var once sync.Once
 	var runErr error
 	stop = func() error {

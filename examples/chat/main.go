@@ -2,7 +2,10 @@
 // /ws?name=NAME, send {"to": NAME, "message": TEXT} to one user or with an
 // empty "to" to everyone, and a page at / lets a person chat from a browser.
 //
-//	go run ./examples/chat -addr 127.0.0.1:3000
+//	go run ./examples/chat -addr 127.0.0.1:3000 -metrics 127.0.0.1:9090
+//
+// With -metrics, Prometheus metrics are served at /metrics on that
+// address (see metrics.go).
 package main
 
 import (
@@ -141,24 +144,32 @@ func newServer(room *Room) (*http.Server, *gws.Upgrader) {
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:3000", "address to listen on")
+	metricsAddr := flag.String("metrics", "", "address to serve Prometheus metrics on, at /metrics (none by default)")
 	flag.Parse()
 	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	instrument, err := metricsOn(*metricsAddr)
 	if err != nil {
 		log.Fatal(err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log.Printf("chat: open http://%s/ in two browser tabs", ln.Addr())
-	if err := run(ctx, ln, &Room{}); err != nil {
+	if err := run(ctx, ln, &Room{}, instrument); err != nil {
 		log.Fatal(err)
 	}
 }
 
 // run serves the chat on ln until ctx is done, then shuts down gracefully:
 // no new connections, close 1001 to every user, and up to 5 s for them to
-// answer.
-func run(ctx context.Context, ln net.Listener, room *Room) error {
+// answer. instrument, unless nil, gets the Upgrader before it serves.
+func run(ctx context.Context, ln net.Listener, room *Room, instrument func(*gws.Upgrader)) error {
 	srv, upgrader := newServer(room)
+	if instrument != nil {
+		instrument(upgrader)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
