@@ -56,8 +56,8 @@ type Stats struct {
 	// WriteTimeout) and "slow_consumer" (SlowClose).
 	ClosedBy map[string]int64
 
-	// Dropped counts messages WriteAsync dropped under SlowDrop or after
-	// SlowBlockTimeout under SlowBlock.
+	// Dropped counts the messages WriteAsync and Broadcast dropped under
+	// SlowDrop, or after SlowBlockTimeout under SlowBlock.
 	Dropped int64
 	// ClosedSlow counts connections closed under SlowClose.
 	ClosedSlow int64
