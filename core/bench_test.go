@@ -96,9 +96,11 @@ func benchmarkEchoWith(b *testing.B, u *Upgrader, size int) {
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := cpuTime()
 	for b.Loop() {
 		roundTrip()
 	}
+	b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
 	b.StopTimer()
 	c.nc.(*net.TCPConn).Close()
 }

@@ -314,3 +314,26 @@ func BenchmarkStats(b *testing.B) {
 		u.Stats()
 	}
 }
+
+// BenchmarkMessageCounters measures what Stats cost one echoed message:
+// the read loop counting it in and the writer counting it out, and with
+// an ObserveHandler the two clock readings and a histogram's update too.
+// Compare with BenchmarkEcho's ns/op for the share of a round trip.
+func BenchmarkMessageCounters(b *testing.B) {
+	c := &Conn{g: &group{}}
+	b.Run("counters", func(b *testing.B) {
+		for b.Loop() {
+			c.countIn(16)
+			c.countOut(OpcodeBinary, 16)
+		}
+	})
+	b.Run("observed", func(b *testing.B) {
+		var h histogram
+		for b.Loop() {
+			c.countIn(16)
+			start := time.Now()
+			c.countOut(OpcodeBinary, 16)
+			h.observe(c, time.Since(start))
+		}
+	})
+}
