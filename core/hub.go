@@ -1,0 +1,523 @@
+package gws
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gwsgo/gws/core/internal/bufpool"
+)
+
+// Hub keeps the users and rooms of one node of a cluster and delivers
+// messages to them wherever they are connected: to a room's members on
+// every node, to one user, to everyone. Nodes meet through a Broker; with
+// none, the Hub is a cluster of one node.
+//
+// Each connection belongs to one user, named when it is added (Add); a
+// name belongs to its newest connection across all nodes, and the older
+// one is closed with 1008. A connection leaves all its rooms when it ends.
+//
+// Fan-out happens at the edge: a message for a room crosses the broker
+// once, and reaches each node that has members in the room once (one
+// subscription per room per node); there, one encoded frame is shared by
+// the node's members (Broadcaster). A node's members get a message
+// published on their own node without the broker, so local delivery goes
+// on while the broker is down.
+//
+// Presence (Members, Locate) is kept by every node from what the others
+// announce: each change as it happens, a heartbeat with the count of
+// changes every HubOptions.Heartbeat, and a snapshot when a peer asks
+// (a new node, or one that missed a change). A node that misses three
+// heartbeats is forgotten with its users, so a node that dies stops
+// being counted within 3.5 heartbeats (7 s by default).
+type Hub struct {
+	broker Broker
+	id     uint64 // random, so a restarted node is a new node to its peers
+	name   string
+	beat   time.Duration
+	prefix string
+
+	// ctl makes each change of local membership whole before the next:
+	// the state, then the broker subscription, then the announcement, so
+	// announcements go out in the order of the changes and a room is
+	// announced only once its subscription is in place. Broker callbacks
+	// never take it.
+	ctl sync.Mutex
+
+	mu        sync.RWMutex // guards the fields below
+	users     map[string]*member
+	conns     map[*Conn]*member
+	rooms     map[string]*hubRoom
+	closed    bool
+	lastSince int64
+
+	everyone *hubRoom
+	subs     []func() error // everyone, presence and this node's subjects
+
+	snaps sync.Pool // *[]*member, for fan-out without allocating per receiver
+
+	presence
+}
+
+// HubOptions configures a Hub. The zero value is a single node with the
+// in-process broker.
+type HubOptions struct {
+	// Broker connects the Hub to the other nodes. nil means an in-process
+	// broker: this node alone.
+	Broker Broker
+
+	// Node is the name Locate reports for this node, such as the address
+	// its clients reach it at. Default: the host name and the process ID.
+	Node string
+
+	// Prefix starts every subject the Hub uses, so that clusters can
+	// share a broker. Default "gws".
+	Prefix string
+
+	// Heartbeat is how often the node tells its peers that it is alive; a
+	// peer that hears nothing from it for three heartbeats forgets it.
+	// Every node of a cluster must use the same value. Default 2 s.
+	Heartbeat time.Duration
+}
+
+// member is a user's connection on this node.
+type member struct {
+	name  string
+	c     *Conn
+	since int64            // when the user connected, in Unix nanoseconds: the newest connection wins
+	rooms map[string]*hubRoom // rooms joined, the everyone room aside
+
+	replaced atomic.Bool // a newer connection of the user, on another node, closes this one
+}
+
+// hubRoom is a room with members on this node.
+type hubRoom struct {
+	name    string
+	subject string
+	unsub   func() error // guarded by Hub.ctl
+
+	mu   sync.RWMutex
+	list []*member
+	at   map[*member]int // index in list
+}
+
+var errHubClosed = errors.New("gws: hub closed")
+
+// closeReason is what a connection replaced by a newer one of its user
+// is told, with ClosePolicyViolation.
+const closeReason = "name taken by a new connection"
+
+// NewHub starts a Hub: it subscribes to its subjects and announces the
+// node to its peers. opts may be nil.
+func NewHub(opts *HubOptions) (*Hub, error) {
+	var o HubOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Broker == nil {
+		o.Broker = new(memBroker)
+	}
+	if o.Node == "" {
+		host, _ := os.Hostname()
+		o.Node = host + ":" + strconv.Itoa(os.Getpid())
+	}
+	if o.Prefix == "" {
+		o.Prefix = "gws"
+	}
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = 2 * time.Second
+	}
+	var id [8]byte
+	rand.Read(id[:])
+	h := &Hub{
+		broker: o.Broker,
+		id:     binary.BigEndian.Uint64(id[:]),
+		name:   o.Node,
+		beat:   o.Heartbeat,
+		prefix: o.Prefix,
+		users:  make(map[string]*member),
+		conns:  make(map[*Conn]*member),
+		rooms:  make(map[string]*hubRoom),
+	}
+	h.everyone = &hubRoom{subject: h.prefix + ".all"}
+	h.presence.init()
+	subs := []struct {
+		subject string
+		f       func([]byte)
+	}{
+		{h.everyone.subject, func(b []byte) { h.onData(h.everyone, b) }},
+		{h.nodeSubject(h.id), func(b []byte) { h.onData(nil, b) }},
+		{h.presenceSubject(), h.onPresence},
+	}
+	for _, s := range subs {
+		unsub, err := h.broker.Subscribe(s.subject, s.f)
+		if err != nil {
+			h.unsubscribe(h.subs)
+			return nil, fmt.Errorf("gws: hub subscribing to %s: %w", s.subject, err)
+		}
+		h.subs = append(h.subs, unsub)
+	}
+	h.start()
+	return h, nil
+}
+
+func (h *Hub) roomSubject(name string) string {
+	return h.prefix + ".room." + base64.RawURLEncoding.EncodeToString([]byte(name))
+}
+
+func (h *Hub) nodeSubject(id uint64) string {
+	return h.prefix + ".node." + hex.EncodeToString(binary.BigEndian.AppendUint64(nil, id))
+}
+
+func (h *Hub) presenceSubject() string { return h.prefix + ".presence" }
+
+// Add makes c the connection of user on this node, and a member of the
+// room of everyone (""). The user's older connection, on this node or
+// another, is closed with 1008 and the reason "name taken by a new
+// connection", and leaves its rooms. c leaves the Hub when it ends, before
+// its OnClose is called.
+func (h *Hub) Add(user string, c *Conn) error {
+	h.ctl.Lock()
+	defer h.ctl.Unlock()
+	newest := h.newestSince(user)
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return errHubClosed
+	}
+	if m := h.conns[c]; m != nil {
+		h.mu.Unlock()
+		if m.name == user {
+			return nil
+		}
+		return fmt.Errorf("gws: Hub.Add %q: the connection is user %q already", user, m.name)
+	}
+	since := max(time.Now().UnixNano(), h.lastSince+1, newest+1)
+	h.lastSince = since
+	m := &member{name: user, c: c, since: since}
+	old := h.users[user]
+	h.users[user] = m
+	h.conns[c] = m
+	h.mu.Unlock()
+	if !c.onEnd(func() { h.end(m) }) {
+		h.mu.Lock()
+		delete(h.conns, c)
+		if old != nil {
+			h.users[user] = old
+		} else {
+			delete(h.users, user)
+		}
+		h.mu.Unlock()
+		return fmt.Errorf("gws: Hub.Add %q: %w", user, net.ErrClosed)
+	}
+	h.everyone.add(m)
+	if old != nil {
+		h.drop(old)
+		old.c.closeAsync(ClosePolicyViolation, []byte(closeReason))
+	}
+	h.announce(wireMsg{delta: deltaOnline, user: user, since: since})
+	return nil
+}
+
+// Join adds c, a connection added to the Hub, to room's members. It
+// returns once every node can reach c through room: once the broker has
+// the subscription, where it says so, and before the node announces the
+// new member. A connection that is a member already stays one.
+func (h *Hub) Join(room string, c *Conn) error {
+	if room == "" {
+		return errors.New("gws: Hub.Join: the room of everyone is joined by Add")
+	}
+	h.ctl.Lock()
+	defer h.ctl.Unlock()
+	h.mu.Lock()
+	m := h.conns[c]
+	switch {
+	case h.closed:
+		h.mu.Unlock()
+		return errHubClosed
+	case m == nil:
+		h.mu.Unlock()
+		return fmt.Errorf("gws: Hub.Join %q: the connection was not added to the hub, or has ended", room)
+	case m.rooms[room] != nil:
+		h.mu.Unlock()
+		return nil
+	}
+	r := h.rooms[room]
+	if r == nil {
+		r = &hubRoom{name: room, subject: h.roomSubject(room)}
+		h.rooms[room] = r
+	}
+	if m.rooms == nil {
+		m.rooms = make(map[string]*hubRoom)
+	}
+	m.rooms[room] = r
+	h.mu.Unlock()
+	r.add(m)
+	if r.unsub == nil {
+		unsub, err := h.broker.Subscribe(r.subject, func(b []byte) { h.onData(r, b) })
+		if err != nil {
+			h.leave(m, r)
+			return fmt.Errorf("gws: Hub.Join %q: %w", room, err)
+		}
+		r.unsub = unsub
+	}
+	h.announce(wireMsg{delta: deltaJoin, user: m.name, room: room})
+	return nil
+}
+
+// Leave removes c from room's members; it does nothing if c is not one.
+func (h *Hub) Leave(room string, c *Conn) {
+	h.ctl.Lock()
+	defer h.ctl.Unlock()
+	h.mu.RLock()
+	m := h.conns[c]
+	var r *hubRoom
+	if m != nil {
+		r = m.rooms[room]
+	}
+	h.mu.RUnlock()
+	if r != nil && h.leave(m, r) {
+		h.announce(wireMsg{delta: deltaLeave, user: m.name, room: room})
+	}
+}
+
+// leave takes m out of r, and drops r and its subscription when it was
+// the last member; it reports whether m was a member. The caller holds ctl.
+func (h *Hub) leave(m *member, r *hubRoom) bool {
+	h.mu.Lock()
+	if m.rooms[r.name] != r {
+		h.mu.Unlock()
+		return false
+	}
+	delete(m.rooms, r.name)
+	left := r.remove(m)
+	if left == 0 && h.rooms[r.name] == r {
+		delete(h.rooms, r.name)
+	}
+	h.mu.Unlock()
+	if left == 0 && r.unsub != nil {
+		r.unsub()
+		r.unsub = nil
+	}
+	return true
+}
+
+// drop takes m out of the Hub and out of every room it is in; the caller
+// holds ctl.
+func (h *Hub) drop(m *member) {
+	h.mu.Lock()
+	if h.conns[m.c] == m {
+		delete(h.conns, m.c)
+	}
+	if h.users[m.name] == m {
+		delete(h.users, m.name)
+	}
+	rooms := make([]*hubRoom, 0, len(m.rooms))
+	for _, r := range m.rooms {
+		rooms = append(rooms, r)
+	}
+	h.mu.Unlock()
+	h.everyone.remove(m)
+	for _, r := range rooms {
+		h.leave(m, r)
+	}
+}
+
+// end runs when a member's connection ends.
+func (h *Hub) end(m *member) {
+	h.ctl.Lock()
+	defer h.ctl.Unlock()
+	h.mu.RLock()
+	current, last := h.conns[m.c] == m, h.users[m.name] == m
+	h.mu.RUnlock()
+	if !current { // replaced, or the hub closed
+		return
+	}
+	h.drop(m)
+	if last {
+		h.announce(wireMsg{delta: deltaOffline, user: m.name})
+	}
+}
+
+// Publish sends a message to room's members on every node; the room ""
+// is everyone's. The publisher need not be a member. Members on this node
+// have the message queued (Broadcaster.Broadcast) when Publish returns;
+// the others get it through the broker, and its error is returned.
+func (h *Hub) Publish(room string, op Opcode, payload []byte) error {
+	h.mu.RLock()
+	closed := h.closed
+	r := h.everyone
+	if room != "" {
+		r = h.rooms[room]
+	}
+	h.mu.RUnlock()
+	if closed {
+		return errHubClosed
+	}
+	subject := ""
+	if r != nil {
+		h.deliver(r, op, payload)
+		subject = r.subject
+	} else {
+		subject = h.roomSubject(room)
+	}
+	if err := h.publish(subject, "", op, payload); err != nil {
+		return fmt.Errorf("gws: Hub.Publish to room %q: %w", room, err)
+	}
+	return nil
+}
+
+// Send sends a message to user's newest connection, on whichever node it
+// is. It returns an error if no node has the user, as far as this node
+// knows (see Locate).
+func (h *Hub) Send(user string, op Opcode, payload []byte) error {
+	m, peer, _, ok := h.find(user)
+	switch {
+	case !ok:
+		return fmt.Errorf("gws: Hub.Send: no user %q in the cluster", user)
+	case m != nil:
+		return m.c.queueMessage(op, payload, nil)
+	}
+	if err := h.publish(h.nodeSubject(peer), user, op, payload); err != nil {
+		return fmt.Errorf("gws: Hub.Send to %q: %w", user, err)
+	}
+	return nil
+}
+
+// publish encodes a room message (user == "") or a direct message into a
+// pooled buffer and publishes it.
+func (h *Hub) publish(subject, user string, op Opcode, payload []byte) error {
+	buf := bufpool.Get(wireHeader + 1 + binary.MaxVarintLen64 + len(user) + len(payload))
+	b := appendData((*buf)[:0], h.id, user, op, payload)
+	err := h.broker.Publish(subject, b)
+	bufpool.Put(buf) // b fits: the size above is an upper bound
+	return err
+}
+
+// onData delivers a room message (to r) or a direct message (r == nil)
+// that came through the broker.
+func (h *Hub) onData(r *hubRoom, b []byte) {
+	m, err := decodeWire(b)
+	if err != nil || m.origin == h.id {
+		return // this node delivered its own messages itself
+	}
+	switch {
+	case m.kind == kindRoom && r != nil:
+		h.deliver(r, m.op, m.payload)
+	case m.kind == kindDirect && r == nil:
+		h.mu.RLock()
+		to := h.users[m.user]
+		h.mu.RUnlock()
+		if to != nil {
+			to.c.queueMessage(m.op, m.payload, nil)
+		}
+	}
+}
+
+// deliver queues one frame, encoded once, on every member of r.
+func (h *Hub) deliver(r *hubRoom, op Opcode, payload []byte) {
+	snap, _ := h.snaps.Get().(*[]*member)
+	if snap == nil {
+		snap = new([]*member)
+	}
+	r.mu.RLock()
+	*snap = append(*snap, r.list...)
+	r.mu.RUnlock()
+	if len(*snap) > 0 {
+		b := NewBroadcaster(op, payload)
+		for _, m := range *snap {
+			b.Broadcast(m.c)
+		}
+		b.Close()
+	}
+	clear(*snap)
+	*snap = (*snap)[:0]
+	h.snaps.Put(snap)
+}
+
+// Close takes the node out of the cluster: its peers forget it and its
+// users at once, and its connections, which stay open, are no longer
+// members of anything. It does not close the broker.
+func (h *Hub) Close() error {
+	h.ctl.Lock()
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		h.ctl.Unlock()
+		return nil
+	}
+	h.closed = true
+	subs := h.subs
+	for _, r := range h.rooms {
+		if r.unsub != nil {
+			subs = append(subs, r.unsub)
+		}
+	}
+	h.users, h.conns, h.rooms = nil, nil, nil
+	h.mu.Unlock()
+	// run may be waiting for ctl to take a snapshot: let it see closed.
+	h.ctl.Unlock()
+	h.stop()
+	h.unsubscribe(subs)
+	h.everyone.mu.Lock()
+	h.everyone.list, h.everyone.at = nil, nil
+	h.everyone.mu.Unlock()
+	h.pmu.Lock()
+	clear(h.peers)
+	h.pmu.Unlock()
+	return nil
+}
+
+func (h *Hub) unsubscribe(subs []func() error) {
+	for _, unsub := range subs {
+		unsub()
+	}
+}
+
+func (r *hubRoom) add(m *member) {
+	r.mu.Lock()
+	if r.at == nil {
+		r.at = make(map[*member]int)
+	}
+	if _, ok := r.at[m]; !ok {
+		r.at[m] = len(r.list)
+		r.list = append(r.list, m)
+	}
+	r.mu.Unlock()
+}
+
+// remove takes m out of r and returns how many members are left.
+func (r *hubRoom) remove(m *member) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i, ok := r.at[m]
+	if !ok {
+		return len(r.list)
+	}
+	last := len(r.list) - 1
+	r.list[i] = r.list[last]
+	r.at[r.list[i]] = i
+	r.list[last] = nil
+	r.list = r.list[:last]
+	delete(r.at, m)
+	return last
+}
+
+// names appends the names of r's members to dst.
+func (r *hubRoom) names(dst []string) []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, m := range r.list {
+		dst = append(dst, m.name)
+	}
+	return dst
+}
