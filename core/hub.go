@@ -93,7 +93,7 @@ type HubOptions struct {
 type member struct {
 	name  string
 	c     *Conn
-	since int64            // when the user connected, in Unix nanoseconds: the newest connection wins
+	since int64               // when the user connected, in Unix nanoseconds: the newest connection wins
 	rooms map[string]*hubRoom // rooms joined, the everyone room aside
 
 	replaced atomic.Bool // a newer connection of the user, on another node, closes this one
