@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	gws "github.com/gwsgo/gws/core"
 	"github.com/gwsgo/gws/internal/wstest"
 )
 
@@ -34,9 +35,16 @@ func startChat(t *testing.T) (addr string, stop func() error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	hub, err := gws.NewHub(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, ln, &Room{}, nil) }()
+	go func() {
+		done <- run(ctx, ln, &Chat{hub: hub}, nil)
+		hub.Close()
+	}()
 	var once sync.Once
 	var runErr error
 	stop = func() error {
@@ -115,6 +123,15 @@ func (u *user) next() envelope {
 		default:
 			u.t.Fatalf("%s got a %v frame", u.name, f.Opcode)
 		}
+	}
+}
+
+// expectRaw reads the next message and fails unless it is exactly want.
+func (u *user) expectRaw(want string) {
+	u.t.Helper()
+	f, err := u.c.ReadFrame(wait)
+	if err != nil || f.Opcode != wstest.OpText || string(f.Payload) != want {
+		u.t.Fatalf("%s got %v %q, %v; want %q", u.name, f.Opcode, f.Payload, err, want)
 	}
 }
 
@@ -319,13 +336,52 @@ func TestUnknownRecipientAndBadMessage(t *testing.T) {
 	alice.send("nobody", "are you there?")
 	alice.expect(notice("no such user: nobody"))
 	alice.sendRaw([]byte("not json"))
-	alice.expect(notice(`send {"to": NAME, "message": TEXT}`))
+	alice.expect(notice(usage))
 
 	// Neither mistake reached bob.
 	bob.send("", "marker")
 	for _, u := range u {
 		u.expect(envelope{From: "bob", Message: "marker"})
 	}
+}
+
+func TestRooms(t *testing.T) {
+	addr, _ := startChat(t)
+	u := joinAll(t, addr, "alice", "bob", "carol")
+	alice, bob, carol := u[0], u[1], u[2]
+
+	alice.sendRaw([]byte(`{"join": "lobby"}`))
+	alice.expect(envelope{From: "server", Room: "lobby", Message: "alice joined lobby"})
+	bob.sendRaw([]byte(`{"join": "lobby"}`))
+	alice.expect(envelope{From: "server", Room: "lobby", Message: "bob joined lobby"})
+	bob.expect(envelope{From: "server", Room: "lobby", Message: "bob joined lobby"})
+	carol.sendRaw([]byte(`{"who": "lobby"}`))
+	carol.expectRaw(`{"from":"server","room":"lobby","members":["alice","bob"]}`)
+	carol.sendRaw([]byte(`{"who": "empty"}`))
+	carol.expectRaw(`{"from":"server","room":"empty","members":[]}`)
+
+	// A room message reaches the members, not the sender who is not one.
+	carol.sendRaw([]byte(`{"room": "lobby", "message": "hi lobby"}`))
+	alice.expect(envelope{From: "carol", Room: "lobby", Message: "hi lobby"})
+	bob.expect(envelope{From: "carol", Room: "lobby", Message: "hi lobby"})
+
+	bob.sendRaw([]byte(`{"leave": "lobby"}`))
+	bob.expect(envelope{From: "server", Room: "lobby", Message: "bob left lobby"})
+	alice.expect(envelope{From: "server", Room: "lobby", Message: "bob left lobby"})
+	alice.sendRaw([]byte(`{"room": "lobby", "message": "just me"}`))
+	alice.expect(envelope{From: "alice", Room: "lobby", Message: "just me"})
+
+	for _, bad := range []string{`{"join": ""}`, `{"room": "", "message": "x"}`} {
+		carol.sendRaw([]byte(bad))
+		carol.expect(notice("a room needs a name"))
+	}
+	// A user who leaves leaves the rooms too.
+	alice.leave()
+	alice.waitClosed()
+	bob.expect(notice("alice left"))
+	carol.expect(notice("alice left"))
+	carol.sendRaw([]byte(`{"who": "lobby"}`))
+	carol.expectRaw(`{"from":"server","room":"lobby","members":[]}`)
 }
 
 func TestSameNameReplacesOldConnection(t *testing.T) {

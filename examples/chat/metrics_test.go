@@ -50,9 +50,16 @@ func startChatWithMetrics(t *testing.T) (addr, metricsURL string, stop func() er
 		u.ServerOptions.PingTimeout = time.Second
 		serveMetrics(mln, u)
 	}
+	hub, err := gws.NewHub(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, ln, &Room{}, instrument) }()
+	go func() {
+		done <- run(ctx, ln, &Chat{hub: hub}, instrument)
+		hub.Close()
+	}()
 	stopped := false
 	stop = func() error {
 		if stopped {
