@@ -12,16 +12,19 @@ import (
 )
 
 // TestBrowserChat opens the chat page in headless Chromium as two users,
-// who join through the page's form and exchange messages through it. Set
-// CHAT_SCREENSHOTS to a directory to get a picture of both pages at the
-// end.
+// each on a node of its own (two chat nodes on one NATS server), who join
+// through the page's form, exchange messages through it, and meet in a
+// room. Set CHAT_SCREENSHOTS to a directory to get a picture of both pages
+// at the end.
 func TestBrowserChat(t *testing.T) {
 	browser := wstest.FindChromium(t, "the chat page")
-	addr, stop := startChat(t)
+	nats := startNATS(t)
+	addrA, stopA := startChatOn(t, nats)
+	addrB, stopB := startChatOn(t, nats)
 	cdp := wstest.LaunchChromium(t, browser)
 
-	alice := openChat(t, cdp, "http://"+addr+"/")
-	bob := openChat(t, cdp, "http://"+addr+"/")
+	alice := openChat(t, cdp, "http://"+addrA+"/")
+	bob := openChat(t, cdp, "http://"+addrB+"/")
 	alice.join(t, "alice")
 	bob.join(t, "bob")
 	alice.waitLog(t, "server: bob joined")
@@ -34,15 +37,32 @@ func TestBrowserChat(t *testing.T) {
 	alice.waitLog(t, "bob: hi everyone")
 	bob.waitLog(t, "bob: hi everyone")
 
+	// The rooms panel shows who is in each room, on every node.
+	alice.joinRoom(t, "lobby")
+	bob.joinRoom(t, "lobby")
+	for _, p := range []chatPage{alice, bob} {
+		p.waitRoom(t, "lobby", "#lobby: alice, bob")
+	}
+	bob.send(t, "#lobby", "hi lobby")
+	alice.waitLog(t, "bob → #lobby: hi lobby")
+	bob.waitLog(t, "bob → #lobby: hi lobby")
+
 	if dir := os.Getenv("CHAT_SCREENSHOTS"); dir != "" {
 		alice.Screenshot(t, filepath.Join(dir, "alice.png"))
 		bob.Screenshot(t, filepath.Join(dir, "bob.png"))
 	}
 
+	bob.Front(t)
+	bob.Click(t, `#roomlist li[data-room="lobby"] button`)
+	alice.waitRoom(t, "lobby", "#lobby: alice")
+	bob.WaitFor(t, `!document.querySelector('#roomlist li')`, "bob's room list to be empty")
+
 	// The server's graceful shutdown reaches the people in the room, and
 	// the page offers to join again.
-	if err := stop(); err != nil {
-		t.Fatalf("run: %v", err)
+	for _, stop := range []func() error{stopA, stopB} {
+		if err := stop(); err != nil {
+			t.Fatalf("run: %v", err)
+		}
 	}
 	for _, p := range []chatPage{alice, bob} {
 		p.waitLog(t, "* disconnected (1001 server shutting down)")
@@ -89,6 +109,20 @@ func (p chatPage) send(t *testing.T, to, message string) {
 	p.TypeInto(t, "to", to)
 	p.TypeInto(t, "message", message)
 	p.Click(t, "#send button")
+}
+
+func (p chatPage) joinRoom(t *testing.T, room string) {
+	t.Helper()
+	p.Front(t)
+	p.TypeInto(t, "room", room)
+	p.Click(t, "#joinroom button")
+}
+
+// waitRoom waits until the rooms panel shows room as text.
+func (p chatPage) waitRoom(t *testing.T, room, text string) {
+	t.Helper()
+	p.WaitFor(t, fmt.Sprintf(`document.querySelector('#roomlist li[data-room=%q]')?.firstChild.textContent === %q`, room, text),
+		fmt.Sprintf("%q in the rooms panel", text))
 }
 
 // waitLog waits until a line of the page's log reads line.

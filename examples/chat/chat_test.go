@@ -26,24 +26,37 @@ func TestMain(m *testing.M) { wstest.VerifyTestMain(m) }
 // the test instead of hanging it.
 const wait = 5 * time.Second
 
-// startChat runs the chat on a loopback port until the test ends. The
-// returned stop cancels run's context and returns what run returned; it
-// may be called more than once.
+// startChat runs a chat node alone on a loopback port until the test
+// ends. The returned stop cancels run's context and returns what run
+// returned; it may be called more than once.
 func startChat(t *testing.T) (addr string, stop func() error) {
 	t.Helper()
+	return startChatOn(t, "")
+}
+
+// startChatOn runs a chat node on the broker at brokerURL ("" for none),
+// as main does.
+func startChatOn(t *testing.T, brokerURL string) (addr string, stop func() error) {
+	t.Helper()
+	broker, closer, err := dialBroker(brokerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	hub, err := gws.NewHub(nil)
+	hub, err := gws.NewHub(&gws.HubOptions{Broker: broker, Node: ln.Addr().String()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, ln, &Chat{hub: hub}, nil)
+		err := run(ctx, ln, &Chat{hub: hub}, nil)
 		hub.Close()
+		closer.Close()
+		done <- err
 	}()
 	var once sync.Once
 	var runErr error
