@@ -1,22 +1,23 @@
-// Package gwsnats connects the gws Hubs of several nodes through NATS: a
-// gws.Broker on github.com/nats-io/nats.go.
+// Package gwsnats connects the Hubs of several nodes (package
+// github.com/gwsgo/gws/core/rooms) through NATS: a rooms.Broker on
+// github.com/nats-io/nats.go.
 //
 //	broker, err := gwsnats.Connect("nats://127.0.0.1:4222")
 //	if err != nil {
 //		log.Fatal(err) // the server refused: nothing to run on
 //	}
 //	defer broker.Close()
-//	hub, err := gws.NewHub(&gws.HubOptions{Broker: broker, Node: addr})
+//	hub, err := rooms.New(&rooms.Options{Broker: broker, Node: addr})
 package gwsnats
 
 import (
 	"fmt"
 
-	gws "github.com/gwsgo/gws/core"
+	"github.com/gwsgo/gws/core/rooms"
 	"github.com/nats-io/nats.go"
 )
 
-// Broker is a gws.Broker on one NATS connection. A Hub's subscriptions
+// Broker is a rooms.Broker on one NATS connection. A Hub's subscriptions
 // are NATS subscriptions, one per subject, each delivered in order on a
 // goroutine of its own (nats.go's asynchronous subscriptions).
 type Broker struct {
@@ -24,7 +25,7 @@ type Broker struct {
 	own bool
 }
 
-var _ gws.Broker = (*Broker)(nil)
+var _ rooms.Broker = (*Broker)(nil)
 
 // Connect connects to the NATS server at url (several, comma-separated,
 // for a cluster) and returns a Broker that owns the connection. A server

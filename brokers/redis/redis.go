@@ -1,12 +1,13 @@
-// Package gwsredis connects the gws Hubs of several nodes through Redis
-// Pub/Sub: a gws.Broker on github.com/redis/go-redis/v9.
+// Package gwsredis connects the Hubs of several nodes (package
+// github.com/gwsgo/gws/core/rooms) through Redis Pub/Sub: a rooms.Broker
+// on github.com/redis/go-redis/v9.
 //
 //	broker, err := gwsredis.Connect("redis://127.0.0.1:6379")
 //	if err != nil {
 //		log.Fatal(err) // the server refused: nothing to run on
 //	}
 //	defer broker.Close()
-//	hub, err := gws.NewHub(&gws.HubOptions{Broker: broker, Node: addr})
+//	hub, err := rooms.New(&rooms.Options{Broker: broker, Node: addr})
 package gwsredis
 
 import (
@@ -18,11 +19,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	gws "github.com/gwsgo/gws/core"
+	"github.com/gwsgo/gws/core/rooms"
 	"github.com/redis/go-redis/v9"
 )
 
-// Broker is a gws.Broker on Redis Pub/Sub. Publish queues a message and
+// Broker is a rooms.Broker on Redis Pub/Sub. Publish queues a message and
 // returns: one goroutine sends what is queued, in order, in pipelines (many
 // PUBLISH commands in one round trip), so a publisher never waits for Redis,
 // and local delivery goes on while Redis is down. Every subscription
@@ -60,7 +61,7 @@ const maxPipeline = 512
 
 var errQueueFull = errors.New("gwsredis: publish queue full: Redis is down or too slow")
 
-var _ gws.Broker = (*Broker)(nil)
+var _ rooms.Broker = (*Broker)(nil)
 
 // confirmWait bounds how long Subscribe waits for Redis to confirm a
 // subscription.

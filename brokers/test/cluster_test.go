@@ -121,7 +121,7 @@ func TestDelivery(t *testing.T) {
 		const n = 1000
 		senders := []int{0, 2, 4}
 		dmTo := map[int]int{0: 3, 2: 5, 4: 1} // each to a user on another node
-		want := func(i int) int {              // messages user i must get
+		want := func(i int) int {             // messages user i must get
 			total := len(senders) * n
 			for _, to := range dmTo {
 				if to == i {

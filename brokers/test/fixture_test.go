@@ -15,7 +15,7 @@ import (
 
 	gwsnats "github.com/gwsgo/gws/brokers/nats"
 	gwsredis "github.com/gwsgo/gws/brokers/redis"
-	gws "github.com/gwsgo/gws/core"
+	"github.com/gwsgo/gws/core/rooms"
 	natsserver "github.com/nats-io/nats-server/v2/server"
 )
 
@@ -44,7 +44,7 @@ func eachBroker(t *testing.T, f func(t *testing.T, b broker)) {
 }
 
 // dial connects to the broker at url, as a node does at start-up.
-func dial(url string) (gws.Broker, io.Closer, error) {
+func dial(url string) (rooms.Broker, io.Closer, error) {
 	if strings.HasPrefix(url, "redis://") {
 		b, err := gwsredis.Connect(url)
 		return b, b, err

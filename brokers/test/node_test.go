@@ -17,6 +17,7 @@ import (
 
 	gwshttp "github.com/gwsgo/gws/adapters/nethttp"
 	gws "github.com/gwsgo/gws/core"
+	"github.com/gwsgo/gws/core/rooms"
 	"github.com/gwsgo/gws/internal/wstest"
 )
 
@@ -38,7 +39,7 @@ func TestMain(m *testing.M) {
 // announced, and delivers TEXT as it is.
 type node struct {
 	addr   string
-	hub    *gws.Hub
+	hub    *rooms.Hub
 	broker io.Closer
 	up     *gws.Upgrader
 	srv    *http.Server
@@ -58,7 +59,7 @@ func startNode(url, name string) (*node, error) {
 	if name == "" {
 		name = ln.Addr().String()
 	}
-	hub, err := gws.NewHub(&gws.HubOptions{Broker: b, Node: name})
+	hub, err := rooms.New(&rooms.Options{Broker: b, Node: name})
 	if err != nil {
 		closer.Close()
 		ln.Close()
@@ -106,7 +107,7 @@ func (n *node) stop() error {
 	return errors.Join(err, n.broker.Close())
 }
 
-type handler struct{ hub *gws.Hub }
+type handler struct{ hub *rooms.Hub }
 
 func name(c *gws.Conn) string {
 	v, _ := c.Storage.Get("name")

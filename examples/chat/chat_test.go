@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	gws "github.com/gwsgo/gws/core"
+	"github.com/gwsgo/gws/core/rooms"
 	"github.com/gwsgo/gws/internal/wstest"
 )
 
@@ -46,7 +46,7 @@ func startChatOn(t *testing.T, brokerURL string) (addr string, stop func() error
 	if err != nil {
 		t.Fatal(err)
 	}
-	hub, err := gws.NewHub(&gws.HubOptions{Broker: broker, Node: ln.Addr().String()})
+	hub, err := rooms.New(&rooms.Options{Broker: broker, Node: ln.Addr().String()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,6 +44,7 @@ import (
 	gwsnats "github.com/gwsgo/gws/brokers/nats"
 	gwsredis "github.com/gwsgo/gws/brokers/redis"
 	gws "github.com/gwsgo/gws/core"
+	"github.com/gwsgo/gws/core/rooms"
 )
 
 //go:embed index.html
@@ -52,7 +53,7 @@ var page []byte
 // Chat is the chat's EventHandler; its Hub keeps the users and rooms of
 // every node.
 type Chat struct {
-	hub *gws.Hub
+	hub *rooms.Hub
 }
 
 // request is what clients send: which field is there says what to do.
@@ -251,7 +252,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	hub, err := gws.NewHub(&gws.HubOptions{Broker: broker, Node: *node})
+	hub, err := rooms.New(&rooms.Options{Broker: broker, Node: *node})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -266,7 +267,7 @@ func main() {
 
 // dialBroker connects to the broker named by url; "" is none (the Hub's
 // in-process broker).
-func dialBroker(url string) (gws.Broker, io.Closer, error) {
+func dialBroker(url string) (rooms.Broker, io.Closer, error) {
 	switch {
 	case url == "":
 		return nil, io.NopCloser(nil), nil

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	gws "github.com/gwsgo/gws/core"
+	"github.com/gwsgo/gws/core/rooms"
 	"github.com/gwsgo/gws/internal/wstest"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -50,7 +51,7 @@ func startChatWithMetrics(t *testing.T) (addr, metricsURL string, stop func() er
 		u.ServerOptions.PingTimeout = time.Second
 		serveMetrics(mln, u)
 	}
-	hub, err := gws.NewHub(nil)
+	hub, err := rooms.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package gws
+package rooms
 
 import (
 	"crypto/rand"
@@ -14,31 +14,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	gws "github.com/gwsgo/gws/core"
 	"github.com/gwsgo/gws/core/internal/bufpool"
+	"github.com/gwsgo/gws/core/internal/connhook"
 )
 
 // Hub keeps the users and rooms of one node of a cluster and delivers
-// messages to them wherever they are connected: to a room's members on
-// every node, to one user, to everyone. Nodes meet through a Broker; with
-// none, the Hub is a cluster of one node.
-//
-// Each connection belongs to one user, named when it is added (Add); a
-// name belongs to its newest connection across all nodes, and the older
-// one is closed with 1008. A connection leaves all its rooms when it ends.
-//
-// Fan-out happens at the edge: a message for a room crosses the broker
-// once, and reaches each node that has members in the room once (one
-// subscription per room per node); there, one encoded frame is shared by
-// the node's members (Broadcaster). A node's members get a message
-// published on their own node without the broker, so local delivery goes
-// on while the broker is down.
-//
-// Presence (Members, Locate) is kept by every node from what the others
-// announce: each change as it happens, a heartbeat with the count of
-// changes every HubOptions.Heartbeat, and a snapshot when a peer asks
-// (a new node, or one that missed a change). A node that misses three
-// heartbeats is forgotten with its users, so a node that dies stops
-// being counted within 3.5 heartbeats (7 s by default).
+// messages to them wherever they are connected (see the package
+// documentation). Its methods are safe for concurrent use.
 type Hub struct {
 	broker Broker
 	id     uint64 // random, so a restarted node is a new node to its peers
@@ -55,7 +38,7 @@ type Hub struct {
 
 	mu        sync.RWMutex // guards the fields below
 	users     map[string]*member
-	conns     map[*Conn]*member
+	conns     map[*gws.Conn]*member
 	rooms     map[string]*hubRoom
 	closed    bool
 	lastSince int64
@@ -68,9 +51,9 @@ type Hub struct {
 	presence
 }
 
-// HubOptions configures a Hub. The zero value is a single node with the
+// Options configures a Hub. The zero value is a single node with the
 // in-process broker.
-type HubOptions struct {
+type Options struct {
 	// Broker connects the Hub to the other nodes. nil means an in-process
 	// broker: this node alone.
 	Broker Broker
@@ -92,7 +75,7 @@ type HubOptions struct {
 // member is a user's connection on this node.
 type member struct {
 	name  string
-	c     *Conn
+	c     *gws.Conn
 	since int64               // when the user connected, in Unix nanoseconds: the newest connection wins
 	rooms map[string]*hubRoom // rooms joined, the everyone room aside
 
@@ -110,16 +93,16 @@ type hubRoom struct {
 	at   map[*member]int // index in list
 }
 
-var errHubClosed = errors.New("gws: hub closed")
+var errHubClosed = errors.New("rooms: hub closed")
 
 // closeReason is what a connection replaced by a newer one of its user
-// is told, with ClosePolicyViolation.
+// is told, with gws.ClosePolicyViolation.
 const closeReason = "name taken by a new connection"
 
 // NewHub starts a Hub: it subscribes to its subjects and announces the
 // node to its peers. opts may be nil.
-func NewHub(opts *HubOptions) (*Hub, error) {
-	var o HubOptions
+func New(opts *Options) (*Hub, error) {
+	var o Options
 	if opts != nil {
 		o = *opts
 	}
@@ -145,7 +128,7 @@ func NewHub(opts *HubOptions) (*Hub, error) {
 		beat:   o.Heartbeat,
 		prefix: o.Prefix,
 		users:  make(map[string]*member),
-		conns:  make(map[*Conn]*member),
+		conns:  make(map[*gws.Conn]*member),
 		rooms:  make(map[string]*hubRoom),
 	}
 	h.everyone = &hubRoom{subject: h.prefix + ".all"}
@@ -162,7 +145,7 @@ func NewHub(opts *HubOptions) (*Hub, error) {
 		unsub, err := h.broker.Subscribe(s.subject, s.f)
 		if err != nil {
 			h.unsubscribe(h.subs)
-			return nil, fmt.Errorf("gws: hub subscribing to %s: %w", s.subject, err)
+			return nil, fmt.Errorf("rooms: hub subscribing to %s: %w", s.subject, err)
 		}
 		h.subs = append(h.subs, unsub)
 	}
@@ -185,7 +168,7 @@ func (h *Hub) presenceSubject() string { return h.prefix + ".presence" }
 // another, is closed with 1008 and the reason "name taken by a new
 // connection", and leaves its rooms. c leaves the Hub when it ends, before
 // its OnClose is called.
-func (h *Hub) Add(user string, c *Conn) error {
+func (h *Hub) Add(user string, c *gws.Conn) error {
 	h.ctl.Lock()
 	defer h.ctl.Unlock()
 	newest := h.newestSince(user)
@@ -199,7 +182,7 @@ func (h *Hub) Add(user string, c *Conn) error {
 		if m.name == user {
 			return nil
 		}
-		return fmt.Errorf("gws: Hub.Add %q: the connection is user %q already", user, m.name)
+		return fmt.Errorf("rooms: Hub.Add %q: the connection is user %q already", user, m.name)
 	}
 	since := max(time.Now().UnixNano(), h.lastSince+1, newest+1)
 	h.lastSince = since
@@ -208,7 +191,7 @@ func (h *Hub) Add(user string, c *Conn) error {
 	h.users[user] = m
 	h.conns[c] = m
 	h.mu.Unlock()
-	if !c.onEnd(func() { h.end(m) }) {
+	if !connhook.OnEnd(c, func() { h.end(m) }) {
 		h.mu.Lock()
 		delete(h.conns, c)
 		if old != nil {
@@ -217,12 +200,12 @@ func (h *Hub) Add(user string, c *Conn) error {
 			delete(h.users, user)
 		}
 		h.mu.Unlock()
-		return fmt.Errorf("gws: Hub.Add %q: %w", user, net.ErrClosed)
+		return fmt.Errorf("rooms: Hub.Add %q: %w", user, net.ErrClosed)
 	}
 	h.everyone.add(m)
 	if old != nil {
 		h.drop(old)
-		old.c.closeAsync(ClosePolicyViolation, []byte(closeReason))
+		connhook.CloseAsync(old.c, uint16(gws.ClosePolicyViolation), []byte(closeReason))
 	}
 	h.announce(wireMsg{delta: deltaOnline, user: user, since: since})
 	return nil
@@ -232,9 +215,9 @@ func (h *Hub) Add(user string, c *Conn) error {
 // returns once every node can reach c through room: once the broker has
 // the subscription, where it says so, and before the node announces the
 // new member. A connection that is a member already stays one.
-func (h *Hub) Join(room string, c *Conn) error {
+func (h *Hub) Join(room string, c *gws.Conn) error {
 	if room == "" {
-		return errors.New("gws: Hub.Join: the room of everyone is joined by Add")
+		return errors.New("rooms: Hub.Join: the room of everyone is joined by Add")
 	}
 	h.ctl.Lock()
 	defer h.ctl.Unlock()
@@ -246,7 +229,7 @@ func (h *Hub) Join(room string, c *Conn) error {
 		return errHubClosed
 	case m == nil:
 		h.mu.Unlock()
-		return fmt.Errorf("gws: Hub.Join %q: the connection was not added to the hub, or has ended", room)
+		return fmt.Errorf("rooms: Hub.Join %q: the connection was not added to the hub, or has ended", room)
 	case m.rooms[room] != nil:
 		h.mu.Unlock()
 		return nil
@@ -266,7 +249,7 @@ func (h *Hub) Join(room string, c *Conn) error {
 		unsub, err := h.broker.Subscribe(r.subject, func(b []byte) { h.onData(r, b) })
 		if err != nil {
 			h.leave(m, r)
-			return fmt.Errorf("gws: Hub.Join %q: %w", room, err)
+			return fmt.Errorf("rooms: Hub.Join %q: %w", room, err)
 		}
 		r.unsub = unsub
 	}
@@ -275,7 +258,7 @@ func (h *Hub) Join(room string, c *Conn) error {
 }
 
 // Leave removes c from room's members; it does nothing if c is not one.
-func (h *Hub) Leave(room string, c *Conn) {
+func (h *Hub) Leave(room string, c *gws.Conn) {
 	h.ctl.Lock()
 	defer h.ctl.Unlock()
 	h.mu.RLock()
@@ -352,7 +335,7 @@ func (h *Hub) end(m *member) {
 // is everyone's. The publisher need not be a member. Members on this node
 // have the message queued (Broadcaster.Broadcast) when Publish returns;
 // the others get it through the broker, and its error is returned.
-func (h *Hub) Publish(room string, op Opcode, payload []byte) error {
+func (h *Hub) Publish(room string, op gws.Opcode, payload []byte) error {
 	h.mu.RLock()
 	closed := h.closed
 	r := h.everyone
@@ -371,7 +354,7 @@ func (h *Hub) Publish(room string, op Opcode, payload []byte) error {
 		subject = h.roomSubject(room)
 	}
 	if err := h.publish(subject, "", op, payload); err != nil {
-		return fmt.Errorf("gws: Hub.Publish to room %q: %w", room, err)
+		return fmt.Errorf("rooms: Hub.Publish to room %q: %w", room, err)
 	}
 	return nil
 }
@@ -379,23 +362,24 @@ func (h *Hub) Publish(room string, op Opcode, payload []byte) error {
 // Send sends a message to user's newest connection, on whichever node it
 // is. It returns an error if no node has the user, as far as this node
 // knows (see Locate).
-func (h *Hub) Send(user string, op Opcode, payload []byte) error {
+func (h *Hub) Send(user string, op gws.Opcode, payload []byte) error {
 	m, peer, _, ok := h.find(user)
 	switch {
 	case !ok:
-		return fmt.Errorf("gws: Hub.Send: no user %q in the cluster", user)
+		return fmt.Errorf("rooms: Hub.Send: no user %q in the cluster", user)
 	case m != nil:
-		return m.c.queueMessage(op, payload, nil)
+		m.c.WriteAsync(op, payload, nil)
+		return nil
 	}
 	if err := h.publish(h.nodeSubject(peer), user, op, payload); err != nil {
-		return fmt.Errorf("gws: Hub.Send to %q: %w", user, err)
+		return fmt.Errorf("rooms: Hub.Send to %q: %w", user, err)
 	}
 	return nil
 }
 
 // publish encodes a room message (user == "") or a direct message into a
 // pooled buffer and publishes it.
-func (h *Hub) publish(subject, user string, op Opcode, payload []byte) error {
+func (h *Hub) publish(subject, user string, op gws.Opcode, payload []byte) error {
 	buf := bufpool.Get(wireHeader + 1 + binary.MaxVarintLen64 + len(user) + len(payload))
 	b := appendData((*buf)[:0], h.id, user, op, payload)
 	err := h.broker.Publish(subject, b)
@@ -418,13 +402,13 @@ func (h *Hub) onData(r *hubRoom, b []byte) {
 		to := h.users[m.user]
 		h.mu.RUnlock()
 		if to != nil {
-			to.c.queueMessage(m.op, m.payload, nil)
+			to.c.WriteAsync(m.op, m.payload, nil)
 		}
 	}
 }
 
 // deliver queues one frame, encoded once, on every member of r.
-func (h *Hub) deliver(r *hubRoom, op Opcode, payload []byte) {
+func (h *Hub) deliver(r *hubRoom, op gws.Opcode, payload []byte) {
 	snap, _ := h.snaps.Get().(*[]*member)
 	if snap == nil {
 		snap = new([]*member)
@@ -433,7 +417,7 @@ func (h *Hub) deliver(r *hubRoom, op Opcode, payload []byte) {
 	*snap = append(*snap, r.list...)
 	r.mu.RUnlock()
 	if len(*snap) > 0 {
-		b := NewBroadcaster(op, payload)
+		b := gws.NewBroadcaster(op, payload)
 		for _, m := range *snap {
 			b.Broadcast(m.c)
 		}

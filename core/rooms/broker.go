@@ -1,4 +1,4 @@
-package gws
+package rooms
 
 import "sync"
 

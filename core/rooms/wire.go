@@ -1,8 +1,10 @@
-package gws
+package rooms
 
 import (
 	"encoding/binary"
 	"errors"
+
+	gws "github.com/gwsgo/gws/core"
 )
 
 // What hubs say to each other through the broker. Every message starts
@@ -33,7 +35,7 @@ const (
 
 const wireHeader = 2 + 8
 
-var errWire = errors.New("gws: malformed hub message")
+var errWire = errors.New("rooms: malformed hub message")
 
 // wireMsg is any hub message, decoded; which fields mean something depends
 // on kind.
@@ -41,9 +43,9 @@ type wireMsg struct {
 	kind   byte
 	origin uint64
 
-	op      Opcode // kindRoom, kindDirect
-	user    string // kindDirect, kindDelta
-	payload []byte // kindRoom, kindDirect: aliases the decoded buffer
+	op      gws.Opcode // kindRoom, kindDirect
+	user    string     // kindDirect, kindDelta
+	payload []byte     // kindRoom, kindDirect: aliases the decoded buffer
 
 	seq         uint64 // kindHello, kindBeat, kindDelta, kindSnapshot
 	name        string // kindHello, kindBeat, kindSnapshot: the node's name
@@ -71,7 +73,7 @@ func appendString(b []byte, s string) []byte {
 }
 
 // appendData encodes a room message (user == "") or a direct message.
-func appendData(b []byte, origin uint64, user string, op Opcode, payload []byte) []byte {
+func appendData(b []byte, origin uint64, user string, op gws.Opcode, payload []byte) []byte {
 	if user == "" {
 		b = appendHeader(b, kindRoom, origin)
 	} else {
@@ -190,7 +192,7 @@ func decodeWire(b []byte) (wireMsg, error) {
 		if m.kind == kindDirect {
 			m.user = r.string()
 		}
-		m.op = Opcode(r.byte())
+		m.op = gws.Opcode(r.byte())
 		m.payload = r.b
 		r.b = nil
 	case kindHello, kindBeat:

@@ -1,9 +1,12 @@
-package gws
+package rooms
 
 import (
 	"slices"
 	"sync"
 	"time"
+
+	gws "github.com/gwsgo/gws/core"
+	"github.com/gwsgo/gws/core/internal/connhook"
 )
 
 // presence is what a Hub knows of its peers and what it tells them.
@@ -380,7 +383,7 @@ func (h *Hub) resolve(user string, since int64, id uint64) {
 	m := h.users[user]
 	h.mu.RUnlock()
 	if m != nil && newer(since, id, m.since, h.id) && m.replaced.CompareAndSwap(false, true) {
-		m.c.closeAsync(ClosePolicyViolation, []byte(closeReason))
+		connhook.CloseAsync(m.c, uint16(gws.ClosePolicyViolation), []byte(closeReason))
 	}
 }
 
@@ -418,7 +421,7 @@ func (h *Hub) find(user string) (m *member, id uint64, node string, ok bool) {
 	return m, id, node, ok
 }
 
-// Locate returns the name of the node (HubOptions.Node) that holds user's
+// Locate returns the name of the node (Options.Node) that holds user's
 // newest connection, as far as this node knows: a connection made on
 // another node is known once that node's announcement has arrived.
 func (h *Hub) Locate(user string) (node string, ok bool) {

@@ -1,9 +1,11 @@
-package gws
+package rooms
 
 import (
 	"bytes"
 	"reflect"
 	"testing"
+
+	gws "github.com/gwsgo/gws/core"
 )
 
 func wireSamples() []wireMsg {
@@ -31,9 +33,9 @@ func TestWireRoundTrip(t *testing.T) {
 		}
 	}
 	for _, user := range []string{"", "bob"} {
-		b := appendData(nil, 9, user, OpcodeBinary, []byte{0, 1, 2})
+		b := appendData(nil, 9, user, gws.OpcodeBinary, []byte{0, 1, 2})
 		m, err := decodeWire(b)
-		if err != nil || m.origin != 9 || m.user != user || m.op != OpcodeBinary || !bytes.Equal(m.payload, []byte{0, 1, 2}) {
+		if err != nil || m.origin != 9 || m.user != user || m.op != gws.OpcodeBinary || !bytes.Equal(m.payload, []byte{0, 1, 2}) {
 			t.Errorf("data message for %q: %+v, %v", user, m, err)
 		}
 	}
@@ -45,7 +47,7 @@ func FuzzDecodeWire(f *testing.F) {
 	for _, m := range wireSamples() {
 		f.Add(m.encode(nil))
 	}
-	f.Add(appendData(nil, 1, "u", OpcodeText, []byte("hi")))
+	f.Add(appendData(nil, 1, "u", gws.OpcodeText, []byte("hi")))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := decodeWire(b)
 		if err != nil || m.kind == kindRoom || m.kind == kindDirect {

@@ -1,23 +1,57 @@
-package gws
+package rooms
 
 import (
-	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/gwsgo/gws/core/internal/frame"
+	gws "github.com/gwsgo/gws/core"
 )
+
+// TestMain fails the run when a goroutine of gws outlives the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		if leaked := leaks(); leaked != "" {
+			fmt.Fprintf(os.Stderr, "goroutines leaked:\n%s\n", leaked)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// leaks returns the stacks of the goroutines of gws still running after
+// up to 5 s, or "".
+func leaks() string {
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		buf := make([]byte, 1<<20)
+		var leaked []string
+		for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+			if strings.Contains(g, "gws/core") && !strings.Contains(g, "rooms.leaks") {
+				leaked = append(leaked, g)
+			}
+		}
+		if len(leaked) == 0 || time.Now().After(deadline) {
+			return strings.Join(leaked, "\n\n")
+		}
+	}
+}
 
 // hubNode is one node of a test cluster: a Hub and a server whose
 // connections the test adds to it.
 type hubNode struct {
 	hub    *Hub
 	addr   string
-	conns  chan *Conn
+	conns  chan *gws.Conn
 	broker *cutBroker
 }
 
@@ -51,9 +85,9 @@ func cluster(t *testing.T, n int, beat time.Duration) []*hubNode {
 	shared := new(memBroker)
 	nodes := make([]*hubNode, n)
 	for i := range nodes {
-		node := &hubNode{conns: make(chan *Conn, 16), broker: &cutBroker{Broker: shared}}
-		node.addr = serve(t, &Upgrader{CheckOrigin: anyOrigin}, &collector{conns: node.conns})
-		hub, err := NewHub(&HubOptions{Broker: node.broker, Node: fmt.Sprint("node", i), Heartbeat: beat})
+		node := &hubNode{conns: make(chan *gws.Conn, 16), broker: &cutBroker{Broker: shared}}
+		node.addr = serve(t, node.conns)
+		hub, err := New(&Options{Broker: node.broker, Node: fmt.Sprint("node", i), Heartbeat: beat})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -64,11 +98,61 @@ func cluster(t *testing.T, n int, beat time.Duration) []*hubNode {
 	return nodes
 }
 
-// connect opens a connection to the node and adds it to the hub as user.
-func (n *hubNode) connect(t *testing.T, user string) (*client, *Conn) {
+// serve runs a WebSocket server on a loopback port until the test ends,
+// and hands it every connection it accepts.
+func serve(t *testing.T, conns chan<- *gws.Conn) string {
 	t.Helper()
-	cl := connect(t, n.addr)
-	var c *Conn
+	u := &gws.Upgrader{CheckOrigin: func(*gws.Request) bool { return true }}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, err := u.Upgrade(context.Background(), w, r, gws.NopHandler{}); err == nil {
+			conns <- c
+		}
+	}))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		u.Shutdown(ctx)
+		srv.Close()
+	})
+	return srv.Listener.Addr().String()
+}
+
+// client is a user's end of a connection: it keeps what the server sends.
+type client struct {
+	t      *testing.T
+	c      *gws.Conn
+	in     chan string
+	closed chan string // "CODE REASON", once
+}
+
+func (cl *client) OnOpen(*gws.Conn)         {}
+func (cl *client) OnError(*gws.Conn, error) {}
+func (cl *client) OnPing(*gws.Conn, []byte) {}
+func (cl *client) OnPong(*gws.Conn, []byte) {}
+func (cl *client) OnMessage(_ *gws.Conn, m *gws.Message) {
+	cl.in <- string(m.Bytes())
+	m.Close()
+}
+func (cl *client) OnClose(_ *gws.Conn, code gws.Code, reason []byte) {
+	cl.closed <- fmt.Sprint(code, " ", string(reason))
+}
+
+// connect opens a connection to the node and adds it to the hub as user.
+func (n *hubNode) connect(t *testing.T, user string) (*client, *gws.Conn) {
+	t.Helper()
+	cl := &client{t: t, in: make(chan string, 64), closed: make(chan string, 1)}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var err error
+	cl.c, _, err = gws.Dial(ctx, "ws://"+n.addr+"/", cl, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cl.c.Close()
+		<-cl.closed
+	})
+	var c *gws.Conn
 	select {
 	case c = <-n.conns:
 	case <-time.After(5 * time.Second):
@@ -80,24 +164,31 @@ func (n *hubNode) connect(t *testing.T, user string) (*client, *Conn) {
 	return cl, c
 }
 
-// expectReplaced reads the close frame that a newer connection of the
-// same user brings, answers it and waits for the server to close TCP.
-func (c *client) expectReplaced() {
-	c.t.Helper()
-	h, p, err := c.read()
-	if err != nil {
-		c.t.Fatalf("reading close frame: %v", err)
+// expectReplaced waits for the close that a newer connection of the same
+// user brings.
+func (cl *client) expectReplaced() {
+	cl.t.Helper()
+	select {
+	case got := <-cl.closed:
+		if want := fmt.Sprint(gws.ClosePolicyViolation, " ", closeReason); got != want {
+			cl.t.Fatalf("closed with %q, want %q", got, want)
+		}
+		cl.closed <- got // for the cleanup
+	case <-time.After(5 * time.Second):
+		cl.t.Fatal("not closed")
 	}
-	if h.Opcode != frame.OpClose || !bytes.Equal(p, closePayload(ClosePolicyViolation, closeReason)) {
-		c.t.Fatalf("got opcode %d payload %q, want close 1008 %q", h.Opcode, p, closeReason)
-	}
-	c.send(0x80|frame.OpClose, p[:2])
-	c.expectEOF()
 }
 
-func (c *client) expectText(s string) {
-	c.t.Helper()
-	c.expect(frame.OpText, []byte(s))
+func (cl *client) expectText(want string) {
+	cl.t.Helper()
+	select {
+	case got := <-cl.in:
+		if got != want {
+			cl.t.Fatalf("got %q, want %q", got, want)
+		}
+	case <-time.After(5 * time.Second):
+		cl.t.Fatalf("no message; want %q", want)
+	}
 }
 
 // waitFor polls cond until it holds, failing after 5 s.
@@ -126,7 +217,7 @@ func TestHubOneNode(t *testing.T) {
 	bob, bobConn := node.connect(t, "bob")
 	carol, _ := node.connect(t, "carol")
 
-	for _, c := range []*Conn{aliceConn, bobConn} {
+	for _, c := range []*gws.Conn{aliceConn, bobConn} {
 		if err := h.Join("r", c); err != nil {
 			t.Fatal(err)
 		}
@@ -147,21 +238,21 @@ func TestHubOneNode(t *testing.T) {
 		t.Error("Locate found dave")
 	}
 
-	h.Publish("r", OpcodeText, []byte("to r"))
+	h.Publish("r", gws.OpcodeText, []byte("to r"))
 	alice.expectText("to r")
 	bob.expectText("to r")
-	if err := h.Send("carol", OpcodeText, []byte("to carol")); err != nil {
+	if err := h.Send("carol", gws.OpcodeText, []byte("to carol")); err != nil {
 		t.Fatal(err)
 	}
 	carol.expectText("to carol") // and nothing of r before it
-	if err := h.Send("dave", OpcodeText, []byte("?")); err == nil {
+	if err := h.Send("dave", gws.OpcodeText, []byte("?")); err == nil {
 		t.Error("Send to nobody: no error")
 	}
 
 	h.Leave("r", bobConn)
 	h.Leave("r", bobConn) // no longer a member: nothing happens
-	h.Publish("r", OpcodeText, []byte("r again"))
-	h.Publish("", OpcodeText, []byte("everyone"))
+	h.Publish("r", gws.OpcodeText, []byte("r again"))
+	h.Publish("", gws.OpcodeText, []byte("everyone"))
 	alice.expectText("r again")
 	alice.expectText("everyone")
 	bob.expectText("everyone")
@@ -169,7 +260,7 @@ func TestHubOneNode(t *testing.T) {
 
 	// A connection that ends leaves its rooms; the last member takes the
 	// room with it.
-	alice.nc.Close()
+	alice.c.Close()
 	waitMembers(t, h, "r")
 	waitMembers(t, h, "", "bob", "carol")
 	h.mu.RLock()
@@ -185,7 +276,7 @@ func TestHubOneNode(t *testing.T) {
 	// A name belongs to its newest connection.
 	bob2, _ := node.connect(t, "bob")
 	bob.expectReplaced()
-	h.Publish("", OpcodeText, []byte("which bob?"))
+	h.Publish("", gws.OpcodeText, []byte("which bob?"))
 	bob2.expectText("which bob?")
 	carol.expectText("which bob?")
 	waitMembers(t, h, "", "bob", "carol")
@@ -198,7 +289,7 @@ func TestHubClosed(t *testing.T) {
 		t.Error("one connection added as two users")
 	}
 	node.hub.Close()
-	if err := node.hub.Publish("", OpcodeText, nil); !errors.Is(err, errHubClosed) {
+	if err := node.hub.Publish("", gws.OpcodeText, nil); !errors.Is(err, errHubClosed) {
 		t.Errorf("Publish after Close: %v", err)
 	}
 	if err := node.hub.Join("r", c); !errors.Is(err, errHubClosed) {
@@ -215,7 +306,7 @@ func TestHubAcrossNodes(t *testing.T) {
 	bob, bobConn := nodes[1].connect(t, "bob")
 	carol, carolConn := nodes[2].connect(t, "carol")
 	dave, _ := nodes[2].connect(t, "dave")
-	for i, c := range []*Conn{aliceConn, bobConn, carolConn} {
+	for i, c := range []*gws.Conn{aliceConn, bobConn, carolConn} {
 		if err := nodes[i].hub.Join("r", c); err != nil {
 			t.Fatal(err)
 		}
@@ -230,13 +321,13 @@ func TestHubAcrossNodes(t *testing.T) {
 
 	// A room message reaches every member once, wherever it is, and no
 	// one else: the everyone message after it is dave's first.
-	if err := nodes[0].hub.Publish("r", OpcodeText, []byte("to r")); err != nil {
+	if err := nodes[0].hub.Publish("r", gws.OpcodeText, []byte("to r")); err != nil {
 		t.Fatal(err)
 	}
-	if err := nodes[1].hub.Send("dave", OpcodeText, []byte("to dave")); err != nil {
+	if err := nodes[1].hub.Send("dave", gws.OpcodeText, []byte("to dave")); err != nil {
 		t.Fatal(err)
 	}
-	nodes[2].hub.Publish("", OpcodeText, []byte("everyone"))
+	nodes[2].hub.Publish("", gws.OpcodeText, []byte("everyone"))
 	for _, c := range []*client{alice, bob, carol} {
 		c.expectText("to r")
 		c.expectText("everyone")
@@ -255,7 +346,7 @@ func TestHubAcrossNodes(t *testing.T) {
 		// The old connection's rooms went with it.
 		waitMembers(t, n.hub, "r", "bob", "carol")
 	}
-	nodes[2].hub.Send("alice", OpcodeText, []byte("to alice"))
+	nodes[2].hub.Send("alice", gws.OpcodeText, []byte("to alice"))
 	alice2.expectText("to alice")
 
 	// A node that leaves takes its users with it at once.
