@@ -74,6 +74,9 @@ func gwsSetup(o Options) (*gws.Upgrader, gws.EventHandler) {
 // serveGws mounts gws on net/http, as lxzan/gws, gorilla, coder and gobwas
 // are.
 func serveGws(ln net.Listener, o Options) error {
+	if o.Room {
+		return serveGwsRoom(ln, o)
+	}
 	u, h := gwsSetup(o)
 	return serveHTTP(ln, gwshttp.Handler(u, h))
 }

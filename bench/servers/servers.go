@@ -27,6 +27,12 @@ type Options struct {
 	// Compress accepts permessage-deflate, with the library's own
 	// defaults for it otherwise.
 	Compress bool
+	// Room (gws only) broadcasts through a rooms.Hub instead: every
+	// connection joins one room, and every data message is published to
+	// it. With Broker (a nats:// URL) the server is one node of a
+	// cluster, and the room's members are spread over its nodes.
+	Room   bool
+	Broker string
 }
 
 // Library describes one server under test.

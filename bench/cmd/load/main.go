@@ -10,6 +10,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/gwsgo/gws/bench/internal/loadgen"
 )
@@ -29,7 +31,23 @@ func main() {
 	flag.DurationVar(&cfg.Settle, "settle", 1e9, "idle: wait before reading memory")
 	flag.IntVar(&cfg.ServerPID, "pid", 0, "server process to sample CPU time and memory of")
 	flag.IntVar(&cfg.DialParallel, "dial-parallel", 64, "concurrent dials while connecting")
+	addrs := flag.String("addrs", "", "broadcast: more server addresses, comma-separated (the nodes of a cluster); connections go round-robin, the sender to -addr")
+	pids := flag.String("pids", "", "more processes, comma-separated, whose CPU time counts as the server's (the other nodes, the broker)")
 	flag.Parse()
+	if *addrs != "" {
+		cfg.Addrs = strings.Split(*addrs, ",")
+	}
+	for _, s := range strings.Split(*pids, ",") {
+		if s == "" {
+			continue
+		}
+		pid, err := strconv.Atoi(s)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "load: -pids:", err)
+			os.Exit(2)
+		}
+		cfg.OtherPIDs = append(cfg.OtherPIDs, pid)
+	}
 	cfg.WebSocket = !*tcp
 
 	r, err := loadgen.Run(cfg)

@@ -20,7 +20,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -28,6 +27,7 @@ import (
 	"time"
 
 	"github.com/gwsgo/gws/bench/internal/loadgen"
+	"github.com/gwsgo/gws/bench/internal/proc"
 	"github.com/gwsgo/gws/bench/servers"
 )
 
@@ -129,14 +129,7 @@ func run(ctx context.Context, rc runConfig) error {
 		rc.out = defaultOutDir()
 	}
 
-	p := pinning{serverCPU: rc.serverCPU, loadCPU: rc.loadCPU}
-	if !rc.noPin {
-		if ts, err := exec.LookPath("taskset"); err == nil && runtime.NumCPU() >= 2 {
-			p.taskset = ts
-		} else {
-			fmt.Fprintln(os.Stderr, "warning: not pinning (needs taskset and 2 CPUs); server and load generator share the CPUs")
-		}
-	}
+	p := proc.NewPinning(rc.serverCPU, rc.loadCPU, rc.noPin)
 
 	res := newResults(rc.libs, rc.scenarios)
 	rc.loadBefore = loadAvg()
@@ -231,7 +224,7 @@ func rerender(path, out, chart string) error {
 
 // runOne starts a fresh server (so that no run inherits another's heap or
 // goroutines), puts the scenario's load on it and stops it.
-func runOne(ctx context.Context, p pinning, serverBin, loadBin, lib string, sc scenario, t timing) (loadgen.Result, error) {
+func runOne(ctx context.Context, p proc.Pinning, serverBin, loadBin, lib string, sc scenario, t timing) (loadgen.Result, error) {
 	l, err := servers.Lookup(lib)
 	if err != nil {
 		return loadgen.Result{}, err
@@ -240,7 +233,7 @@ func runOne(ctx context.Context, p pinning, serverBin, loadBin, lib string, sc s
 	if err != nil {
 		return loadgen.Result{}, err
 	}
-	defer s.stop()
+	defer s.Stop()
 	r, err := runLoad(ctx, p, loadBin, s, sc, t, l.WebSocket)
 	if err == nil && r.Errors > 0 {
 		err = fmt.Errorf("%d errors, first: %s", r.Errors, r.FirstError)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gwsgo/gws/bench/internal/loadgen"
+	"github.com/gwsgo/gws/bench/internal/proc"
 	"github.com/gwsgo/gws/bench/servers"
 )
 
@@ -165,7 +166,7 @@ func describe(sc scenario, r loadgen.Result, err error) string {
 		count(ops/r.Seconds), sc.unit(), r.ServerCPU, 100*r.ClientCPU/r.Seconds)
 }
 
-func header(rc runConfig, p pinning, elapsed time.Duration) string {
+func header(rc runConfig, p proc.Pinning, elapsed time.Duration) string {
 	var b strings.Builder
 	host, _ := os.Hostname()
 	fmt.Fprintf(&b, "Measured %s on %s: %s, %d CPUs, Linux %s, %s.\n\n",
@@ -173,8 +174,8 @@ func header(rc runConfig, p pinning, elapsed time.Duration) string {
 	cmd := "go run ./bench/cmd/run " + strings.Join(os.Args[1:], " ")
 	fmt.Fprintf(&b, "Command: `%s` — %d repetitions (libraries in reverse order every other one), %s measured after %s of warm-up per run, %s in all.\n",
 		strings.TrimSpace(cmd), rc.timing.Reps, rc.timing.Duration, rc.timing.Warmup, elapsed.Round(time.Second))
-	if p.taskset != "" {
-		fmt.Fprintf(&b, "Each server runs alone on CPU %d, the load generator on CPU %d (taskset).\n", p.serverCPU, p.loadCPU)
+	if p.Taskset != "" {
+		fmt.Fprintf(&b, "Each server runs alone on CPU %d, the load generator on CPU %d (taskset).\n", p.ServerCPU, p.LoadCPU)
 	} else {
 		b.WriteString("Not pinned: server and load generator share the CPUs.\n")
 	}

@@ -5,6 +5,7 @@
 //	server -lib gorilla -addr 127.0.0.1:9001
 //	server -lib gws -mode broadcast
 //	server -lib lxzan -compress
+//	server -lib gws -mode room -broker nats://127.0.0.1:4222
 //
 // It prints "listening ADDR" once the socket accepts connections, and exits
 // on SIGINT or SIGTERM (the runner also has the kernel kill it if the runner
@@ -27,7 +28,8 @@ import (
 func main() {
 	lib := flag.String("lib", "", "library to serve: "+strings.Join(servers.Names(), ", "))
 	addr := flag.String("addr", "127.0.0.1:0", "address to listen on (loopback)")
-	mode := flag.String("mode", "echo", "echo, or broadcast: every message to every connection")
+	mode := flag.String("mode", "echo", "echo; broadcast: every message to every connection; room (gws): the same through a rooms.Hub")
+	broker := flag.String("broker", "", "room: the nats:// URL of the cluster's broker (default: a node alone)")
 	compress := flag.Bool("compress", false, "accept permessage-deflate")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file until the server is stopped")
 	flag.Parse()
@@ -36,10 +38,12 @@ func main() {
 	if err != nil {
 		fatal(err)
 	}
-	o := servers.Options{Broadcast: *mode == "broadcast", Compress: *compress}
+	o := servers.Options{Broadcast: *mode == "broadcast", Compress: *compress, Room: *mode == "room", Broker: *broker}
 	switch {
-	case *mode != "echo" && *mode != "broadcast":
+	case *mode != "echo" && *mode != "broadcast" && *mode != "room":
 		fatal(fmt.Errorf("unknown mode %q", *mode))
+	case o.Room && l.Name != "gws":
+		fatal(fmt.Errorf("only gws has a room server"))
 	case o.Broadcast && !l.CanBroadcast:
 		fatal(fmt.Errorf("%s has no broadcast server", l.Name))
 	case o.Compress && !l.CanCompress:

@@ -75,10 +75,14 @@ func newClient(cfg Config) *client {
 	return c
 }
 
-// dial connects and, for a WebSocket server, completes the opening
-// handshake. Any bytes read past the response are returned in rest.
-func (c *client) dial() (net.Conn, []byte, error) {
-	conn, err := net.DialTimeout("tcp", c.cfg.Addr, ioTimeout)
+// dial makes connection i and, for a WebSocket server, completes the
+// opening handshake. Any bytes read past the response are returned in rest.
+func (c *client) dial(i int) (net.Conn, []byte, error) {
+	addr := c.cfg.Addr
+	if n := len(c.cfg.Addrs); n > 0 && i%(n+1) > 0 {
+		addr = c.cfg.Addrs[i%(n+1)-1]
+	}
+	conn, err := net.DialTimeout("tcp", addr, ioTimeout)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -273,7 +277,7 @@ func (c *client) dialAll(n int, setup func(net.Conn, []byte) error) ([]net.Conn,
 				if failed {
 					return
 				}
-				conn, rest, err := c.dial()
+				conn, rest, err := c.dial(i)
 				if err == nil && setup != nil {
 					err = setup(conn, rest)
 					if err != nil {

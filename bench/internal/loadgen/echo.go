@@ -74,7 +74,7 @@ func (c *client) connect(setup func(net.Conn, []byte) error) (Result, []net.Conn
 // edges.
 func measure(cfg Config, count *atomic.Int64, r *Result) error {
 	time.Sleep(cfg.Warmup)
-	w, err := startWindow(cfg.ServerPID)
+	w, err := startWindow(cfg)
 	if err != nil {
 		return err
 	}
@@ -119,7 +119,7 @@ func runIdle(cfg Config) (Result, error) {
 	if r.BaseRSS, err = ProcRSS(cfg.ServerPID); err != nil {
 		return r, err
 	}
-	w, err := startWindow(cfg.ServerPID)
+	w, err := startWindow(cfg)
 	if err != nil {
 		return r, err
 	}

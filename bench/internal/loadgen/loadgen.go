@@ -44,6 +44,14 @@ type Config struct {
 	Settle    time.Duration // idle: wait before reading memory, so the server's state is at rest
 	ServerPID int           // process whose CPU time and memory are sampled; 0 for none
 
+	// Addrs are more servers, the nodes of one cluster (broadcast):
+	// connection i goes to the i%n-th of Addr and Addrs, so the sender,
+	// connection 0, is on Addr.
+	Addrs []string
+	// OtherPIDs are more processes whose CPU time counts as the server's:
+	// the other nodes of a cluster and its broker.
+	OtherPIDs []int
+
 	// DialParallel bounds concurrent dials while connections are set up.
 	DialParallel int
 }
@@ -101,16 +109,18 @@ func Run(cfg Config) (Result, error) {
 // window samples the counters that bracket a measured window.
 type window struct {
 	pid           int
+	others        []int
 	t0            time.Time
 	srv0, cli0    float64
 	cpu           int // the server's one CPU, or -1
 	busy0, steal0 float64
 }
 
-func startWindow(pid int) (window, error) {
-	w := window{pid: pid, t0: time.Now(), cli0: selfCPU(), cpu: -1}
+func startWindow(cfg Config) (window, error) {
+	pid := cfg.ServerPID
+	w := window{pid: pid, others: cfg.OtherPIDs, t0: time.Now(), cli0: selfCPU(), cpu: -1}
 	if pid > 0 {
-		cpu, err := ProcCPU(pid)
+		cpu, err := w.serverCPU()
 		if err != nil {
 			return w, err
 		}
@@ -130,7 +140,7 @@ func (w window) end(r *Result) error {
 	if w.pid <= 0 {
 		return nil
 	}
-	cpu, err := ProcCPU(w.pid)
+	cpu, err := w.serverCPU()
 	if err != nil {
 		return err
 	}
@@ -147,4 +157,17 @@ func (w window) end(r *Result) error {
 	}
 	r.ServerRSS = rss
 	return nil
+}
+
+// serverCPU is the CPU time of the server's processes.
+func (w window) serverCPU() (float64, error) {
+	total := 0.0
+	for _, pid := range append([]int{w.pid}, w.others...) {
+		cpu, err := ProcCPU(pid)
+		if err != nil {
+			return 0, err
+		}
+		total += cpu
+	}
+	return total, nil
 }
