@@ -1,12 +1,14 @@
 package servers_test
 
 import (
+	"fmt"
 	"net"
 	"testing"
 	"time"
 
 	"github.com/gwsgo/gws/bench/internal/loadgen"
 	"github.com/gwsgo/gws/bench/servers"
+	natsserver "github.com/nats-io/nats-server/v2/server"
 )
 
 // Every server, in every mode it offers, must pass the load generator's
@@ -58,5 +60,50 @@ func TestServersUnderLoad(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestGwsRoom runs the room scenario's servers: one node alone, and three
+// nodes on an embedded nats-server with the connections spread over them.
+func TestGwsRoom(t *testing.T) {
+	l, err := servers.Lookup("gws")
+	if err != nil {
+		t.Skip(err) // built with -tags nogws
+	}
+	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	defer ns.Shutdown()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	for _, nodes := range []int{1, 3} {
+		t.Run(fmt.Sprint(nodes, "nodes"), func(t *testing.T) {
+			o := servers.Options{Room: true}
+			if nodes > 1 {
+				o.Broker = ns.ClientURL()
+			}
+			var addrs []string
+			for range nodes {
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer ln.Close()
+				go l.Serve(ln, o)
+				addrs = append(addrs, ln.Addr().String())
+			}
+			cfg := loadgen.Config{Mode: loadgen.ModeBroadcast, WebSocket: true, Conns: 30, InFlight: 2, Size: 256,
+				Addr: addrs[0], Addrs: addrs[1:], Warmup: 20 * time.Millisecond, Duration: 200 * time.Millisecond}
+			r, err := loadgen.Run(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Errors > 0 || r.Ops == 0 || r.LatencyP50 <= 0 || r.LatencyP99 < r.LatencyP50 {
+				t.Fatalf("%d errors (first: %s), %d deliveries, latency p50 %v p99 %v", r.Errors, r.FirstError, r.Ops, r.LatencyP50, r.LatencyP99)
+			}
+		})
 	}
 }
