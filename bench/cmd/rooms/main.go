@@ -90,7 +90,7 @@ func main() {
 
 // sample is one run's figures.
 type sample struct {
-	perSec, perCPU, cpu, p50, p99, loadCPU float64
+	perSec, perCPU, cpu, p50, p99, loadCPU, other float64
 }
 
 func run(ctx context.Context, cfg config) error {
@@ -116,6 +116,7 @@ func run(ctx context.Context, cfg config) error {
 					p50:     r.LatencyP50,
 					p99:     r.LatencyP99,
 					loadCPU: r.ClientCPU / r.Seconds,
+					other:   r.OtherCPU / r.Seconds,
 				})
 			}
 		}
@@ -127,12 +128,12 @@ func run(ctx context.Context, cfg config) error {
 	} else {
 		fmt.Printf("Not pinned.\n\n")
 	}
-	fmt.Println("| set-up | in flight | deliveries/s | deliveries per server CPU-s | server CPU s | p50 to the last member | p99 | load CPU |")
-	fmt.Println("|---|---|---|---|---|---|---|---|")
+	fmt.Println("| set-up | in flight | deliveries/s | deliveries per server CPU-s | server CPU s | p50 to the last member | p99 | load CPU | others on the servers' CPU |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|")
 	for _, k := range cfg.inflight {
 		for _, s := range setups {
 			m := median(results[key(s, k)])
-			fmt.Printf("| %s | %d | %.0f | %.0f | %.2f | %s | %s | %.0f %% |\n", s.name, k, m.perSec, m.perCPU, m.cpu, ms(m.p50), ms(m.p99), 100*m.loadCPU)
+			fmt.Printf("| %s | %d | %.0f | %.0f | %.2f | %s | %s | %.0f %% | %.0f %% |\n", s.name, k, m.perSec, m.perCPU, m.cpu, ms(m.p50), ms(m.p99), 100*m.loadCPU, 100*m.other)
 		}
 	}
 	fmt.Println()
@@ -215,6 +216,7 @@ func median(ss []sample) sample {
 		p50:     pick(func(s sample) float64 { return s.p50 }),
 		p99:     pick(func(s sample) float64 { return s.p99 }),
 		loadCPU: pick(func(s sample) float64 { return s.loadCPU }),
+		other:   pick(func(s sample) float64 { return s.other }),
 	}
 }
 
