@@ -49,7 +49,7 @@
 // Options.Heartbeat (2 s) with the number of its last change, and a
 // snapshot when a peer asks: a node that starts asks every peer, and a
 // peer that finds a number missing (a message lost while the broker was
-// down) asks again. A node heard from for three heartbeats is forgotten
+// down) asks again. A node not heard from for three heartbeats is forgotten
 // with its users, so a node that dies (kill -9) stops being counted within
 // 3.5 heartbeats: 7 s by default. After a broker outage presence is whole
 // again within a heartbeat of the node's reconnection.

@@ -99,7 +99,7 @@ var errHubClosed = errors.New("rooms: hub closed")
 // is told, with gws.ClosePolicyViolation.
 const closeReason = "name taken by a new connection"
 
-// NewHub starts a Hub: it subscribes to its subjects and announces the
+// New starts a Hub: it subscribes to its subjects and announces the
 // node to its peers. opts may be nil.
 func New(opts *Options) (*Hub, error) {
 	var o Options
@@ -333,7 +333,7 @@ func (h *Hub) end(m *member) {
 
 // Publish sends a message to room's members on every node; the room ""
 // is everyone's. The publisher need not be a member. Members on this node
-// have the message queued (Broadcaster.Broadcast) when Publish returns;
+// have the message queued (gws.Broadcaster) when Publish returns;
 // the others get it through the broker, and its error is returned.
 func (h *Hub) Publish(room string, op gws.Opcode, payload []byte) error {
 	h.mu.RLock()
