@@ -62,8 +62,13 @@ func (b *Broker) Publish(subject string, data []byte) error {
 // after a reconnection. A subscription whose callback falls behind by
 // more than nats.go's pending limits (512K messages or 64 MiB) drops
 // messages (nats.ErrSlowConsumer); a Hub's callback only queues writes.
-func (b *Broker) Subscribe(subject string, f func(data []byte)) (func() error, error) {
-	sub, err := b.nc.Subscribe(subject, func(m *nats.Msg) { f(m.Data) })
+func (b *Broker) Subscribe(subject string, f func(data []byte, more bool)) (func() error, error) {
+	sub, err := b.nc.Subscribe(subject, func(m *nats.Msg) {
+		// nats.go counts the message being delivered as pending until
+		// the callback returns.
+		pending, _, _ := m.Sub.Pending()
+		f(m.Data, pending > 1)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("gwsnats: subscribing to %s: %w", subject, err)
 	}

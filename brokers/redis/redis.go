@@ -45,7 +45,7 @@ type Broker struct {
 	waiting map[string][]chan struct{} // Subscribe calls waiting for Redis to confirm
 }
 
-type subscription struct{ f func([]byte) }
+type subscription struct{ f func([]byte, bool) }
 
 type message struct {
 	subject string
@@ -175,7 +175,7 @@ func (b *Broker) receive(ch <-chan any) {
 			b.mu.RUnlock()
 			buf = append(buf[:0], m.Payload...) // callbacks do not keep it
 			for _, s := range subs {
-				s.f(buf)
+				s.f(buf, len(ch) > 0)
 			}
 		}
 	}
@@ -199,7 +199,7 @@ func (b *Broker) Publish(subject string, data []byte) error {
 // Subscribe subscribes f to subject. It returns once Redis has confirmed
 // the subscription (up to 5 s); while Redis is down it returns at once,
 // and the subscription is made when Redis is back.
-func (b *Broker) Subscribe(subject string, f func(data []byte)) (func() error, error) {
+func (b *Broker) Subscribe(subject string, f func(data []byte, more bool)) (func() error, error) {
 	s := &subscription{f: f}
 	b.mu.Lock()
 	first := len(b.subs[subject]) == 0

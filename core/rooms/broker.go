@@ -21,9 +21,13 @@ type Broker interface {
 	// Subscribe calls f with every message published on subject, one at a
 	// time, until unsubscribe is called. f must not keep data after it
 	// returns, and must not block: a Hub's callbacks only queue writes.
-	// Subscribe returns an error only if the subscription cannot be made
-	// at all (a broker that is closed, a subject it refuses).
-	Subscribe(subject string, f func(data []byte)) (unsubscribe func() error, err error)
+	// more tells f that further messages of the subscription have arrived
+	// already, which lets the Hub leave its writes to the connections'
+	// queues, where messages that follow one another coalesce into one
+	// write; a broker that cannot tell passes false. Subscribe returns an
+	// error only if the subscription cannot be made at all (a broker that
+	// is closed, a subject it refuses).
+	Subscribe(subject string, f func(data []byte, more bool)) (unsubscribe func() error, err error)
 }
 
 // memBroker is the in-process Broker, a Hub's default: Publish calls each
@@ -36,7 +40,7 @@ type memBroker struct {
 
 type memSub struct {
 	mu sync.Mutex // one f at a time
-	f  func([]byte)
+	f  func([]byte, bool)
 }
 
 func (b *memBroker) Publish(subject string, data []byte) error {
@@ -45,13 +49,13 @@ func (b *memBroker) Publish(subject string, data []byte) error {
 	b.mu.RUnlock()
 	for _, s := range subs {
 		s.mu.Lock()
-		s.f(data)
+		s.f(data, false)
 		s.mu.Unlock()
 	}
 	return nil
 }
 
-func (b *memBroker) Subscribe(subject string, f func([]byte)) (func() error, error) {
+func (b *memBroker) Subscribe(subject string, f func([]byte, bool)) (func() error, error) {
 	s := &memSub{f: f}
 	b.mu.Lock()
 	defer b.mu.Unlock()

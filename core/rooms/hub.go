@@ -135,11 +135,11 @@ func New(opts *Options) (*Hub, error) {
 	h.presence.init()
 	subs := []struct {
 		subject string
-		f       func([]byte)
+		f       func([]byte, bool)
 	}{
-		{h.everyone.subject, func(b []byte) { h.onData(h.everyone, b) }},
-		{h.nodeSubject(h.id), func(b []byte) { h.onData(nil, b) }},
-		{h.presenceSubject(), h.onPresence},
+		{h.everyone.subject, func(b []byte, more bool) { h.onData(h.everyone, b, more) }},
+		{h.nodeSubject(h.id), func(b []byte, more bool) { h.onData(nil, b, more) }},
+		{h.presenceSubject(), func(b []byte, _ bool) { h.onPresence(b) }},
 	}
 	for _, s := range subs {
 		unsub, err := h.broker.Subscribe(s.subject, s.f)
@@ -246,7 +246,7 @@ func (h *Hub) Join(room string, c *gws.Conn) error {
 	h.mu.Unlock()
 	r.add(m)
 	if r.unsub == nil {
-		unsub, err := h.broker.Subscribe(r.subject, func(b []byte) { h.onData(r, b) })
+		unsub, err := h.broker.Subscribe(r.subject, func(b []byte, more bool) { h.onData(r, b, more) })
 		if err != nil {
 			h.leave(m, r)
 			return fmt.Errorf("rooms: Hub.Join %q: %w", room, err)
@@ -348,7 +348,7 @@ func (h *Hub) Publish(room string, op gws.Opcode, payload []byte) error {
 	}
 	subject := ""
 	if r != nil {
-		h.deliver(r, op, payload)
+		h.deliver(r, op, payload, false)
 		subject = r.subject
 	} else {
 		subject = h.roomSubject(room)
@@ -389,14 +389,14 @@ func (h *Hub) publish(subject, user string, op gws.Opcode, payload []byte) error
 
 // onData delivers a room message (to r) or a direct message (r == nil)
 // that came through the broker.
-func (h *Hub) onData(r *hubRoom, b []byte) {
+func (h *Hub) onData(r *hubRoom, b []byte, more bool) {
 	m, err := decodeWire(b)
 	if err != nil || m.origin == h.id {
 		return // this node delivered its own messages itself
 	}
 	switch {
 	case m.kind == kindRoom && r != nil:
-		h.deliver(r, m.op, m.payload)
+		h.deliver(r, m.op, m.payload, more)
 	case m.kind == kindDirect && r == nil:
 		h.mu.RLock()
 		to := h.users[m.user]
@@ -407,8 +407,11 @@ func (h *Hub) onData(r *hubRoom, b []byte) {
 	}
 }
 
-// deliver queues one frame, encoded once, on every member of r.
-func (h *Hub) deliver(r *hubRoom, op gws.Opcode, payload []byte) {
+// deliver sends one frame, encoded once, to every member of r. With more
+// (messages already waiting behind this one), the frame goes to the
+// members' write queues, so that it and those behind it reach each member
+// in one write.
+func (h *Hub) deliver(r *hubRoom, op gws.Opcode, payload []byte, more bool) {
 	snap, _ := h.snaps.Get().(*[]*member)
 	if snap == nil {
 		snap = new([]*member)
@@ -418,6 +421,9 @@ func (h *Hub) deliver(r *hubRoom, op gws.Opcode, payload []byte) {
 	r.mu.RUnlock()
 	if len(*snap) > 0 {
 		b := gws.NewBroadcaster(op, payload)
+		if more {
+			connhook.Coalesce(b)
+		}
 		for _, m := range *snap {
 			b.Broadcast(m.c)
 		}

@@ -71,10 +71,10 @@ func (b *cutBroker) Publish(subject string, data []byte) error {
 	return b.Broker.Publish(subject, data)
 }
 
-func (b *cutBroker) Subscribe(subject string, f func([]byte)) (func() error, error) {
-	return b.Broker.Subscribe(subject, func(data []byte) {
+func (b *cutBroker) Subscribe(subject string, f func([]byte, bool)) (func() error, error) {
+	return b.Broker.Subscribe(subject, func(data []byte, more bool) {
 		if !b.cut.Load() {
-			f(data)
+			f(data, more)
 		}
 	})
 }
@@ -418,8 +418,8 @@ func TestHubResyncAfterLostDeltas(t *testing.T) {
 func TestMemBrokerUnsubscribe(t *testing.T) {
 	var b memBroker
 	var got []string
-	unsub1, _ := b.Subscribe("s", func(p []byte) { got = append(got, "1:"+string(p)) })
-	unsub2, _ := b.Subscribe("s", func(p []byte) { got = append(got, "2:"+string(p)) })
+	unsub1, _ := b.Subscribe("s", func(p []byte, _ bool) { got = append(got, "1:"+string(p)) })
+	unsub2, _ := b.Subscribe("s", func(p []byte, _ bool) { got = append(got, "2:"+string(p)) })
 	b.Publish("s", []byte("a"))
 	unsub1()
 	unsub1()
