@@ -195,11 +195,10 @@ func newServer(chat *Chat) (*http.Server, *gws.Upgrader) {
 			LogEnabled:   true,
 			PingInterval: 15 * time.Second,
 			PingTimeout:  30 * time.Second,
-			// A busy room sends in bursts; a reader that falls this far
-			// behind loses messages (SlowDrop) rather than the server's
-			// memory.
+			// A busy room sends small messages in bursts: up to 16,384
+			// of them, or 1 MiB (the default), wait for a reader before it
+			// loses messages (SlowDrop), rather than the server's memory.
 			WriteQueueMessages: 1 << 14,
-			WriteQueueBytes:    16 << 20,
 		},
 		CheckOrigin: func(r *gws.Request) bool {
 			// Replacing the default check must not drop it: without it any

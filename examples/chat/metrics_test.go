@@ -135,7 +135,7 @@ func TestMetrics(t *testing.T) {
 	carol.say("nobody", "anyone?")
 	carol.expect("no such user: nobody")
 	carol.sayRaw([]byte("not json"))
-	carol.expect(`send {"to": NAME, "message": TEXT}`)
+	carol.expect(usage)
 
 	// A slow reader: alice sends to slow, who reads nothing, until
 	// WriteAsync has dropped some (the metrics say so, which only tells
