@@ -61,11 +61,11 @@ func (c *Conn) tryRead(fd uintptr) bool {
 		case err == syscall.EINTR:
 			continue
 		case err == syscall.EAGAIN:
-			if !c.inqTried && c.reads.Load() > 0 {
-				// A connection that had data and now waits for more
-				// is one that lives on: TCP_INQ's setsockopt pays off
-				// from its next message, and a connection opened and
-				// closed right away never makes it.
+			if !c.inqTried && c.reads.Load() > 1 {
+				// A connection that has had data twice and waits for
+				// more is one that lives on: TCP_INQ's setsockopt pays
+				// off from its next message, while a connection that
+				// sends a message or two and goes never makes it.
 				c.inq, c.inqTried = enableInq(fd), true
 			}
 			c.releaseIfIdle()
