@@ -47,10 +47,14 @@ func NewRequest(r *http.Request) *Request {
 // parameter name (":id" in "/rooms/:id" is ParamKey("id")).
 func ParamKey(name string) string { return "param:" + name }
 
-// IsUpgrade reports whether r asks for a WebSocket upgrade, by its Upgrade
-// and Connection headers alone. Middleware uses it to let other requests
-// through untouched.
+// IsUpgrade reports whether r asks for a WebSocket: an HTTP/1.1 upgrade,
+// by its Upgrade and Connection headers alone, or an HTTP/2 extended
+// CONNECT with the :protocol websocket (RFC 8441). Middleware uses it to
+// let other requests through untouched.
 func IsUpgrade(r *http.Request) bool {
+	if r.ProtoMajor == 2 {
+		return isExtendedConnect(r)
+	}
 	return headerHasToken(r.Header, "Connection", "upgrade") &&
 		headerHasToken(r.Header, "Upgrade", "websocket")
 }
@@ -72,7 +76,8 @@ func SameOrigin(r *Request) bool {
 }
 
 // Response is an accepted handshake, from Negotiate, for Accept to
-// complete: what was negotiated, and the 101 response Accept writes.
+// complete: what was negotiated, and the 101 response Accept writes (or,
+// over an HTTP/2 stream, the 200 Upgrade answers).
 type Response struct {
 	// SubProtocol is the negotiated subprotocol, or "".
 	SubProtocol string
@@ -82,6 +87,7 @@ type Response struct {
 	extension string         // the Sec-WebSocket-Extensions answer, or ""
 	deflate   *deflateParams // nil unless permessage-deflate was agreed
 	extra     string         // ServerOptions.ResponseHeader, as header lines
+	stream    bool           // an HTTP/2 stream (RFC 8441): answered 200 through the ResponseWriter
 }
 
 // Upgrade upgrades an HTTP request to a WebSocket connection and starts
@@ -97,6 +103,17 @@ type Response struct {
 // the server's own, never r.Context(), which net/http cancels as soon as
 // the handler returns. The connection's Context carries r.Context()'s
 // values (trace spans, authentication) without its cancellation.
+//
+// Over HTTP/2, a WebSocket is a stream opened by an extended CONNECT (RFC
+// 8441), which net/http accepts when GODEBUG=http2xconnect=1 is in the
+// server's environment. A stream cannot be taken over, and net/http ends
+// it when the handler returns: Upgrade answers 200, runs the connection's
+// events on the calling goroutine and returns only once the connection has
+// ended (get hold of the Conn in OnOpen). The connection reads the request
+// body and writes w, flushed per frame; everything else is as over
+// HTTP/1.1. A closing handshake ends the stream with END_STREAM, a dropped
+// connection resets it. An HTTP/2 request that is not an extended CONNECT
+// is refused with 400.
 func (u *Upgrader) Upgrade(ctx context.Context, w http.ResponseWriter, r *http.Request, h EventHandler) (*Conn, error) {
 	return u.UpgradeRequest(ctx, w, NewRequest(r), h)
 }
@@ -112,6 +129,9 @@ func (u *Upgrader) UpgradeRequest(ctx context.Context, w http.ResponseWriter, r 
 			he.writeResponse(w)
 		}
 		return nil, err
+	}
+	if resp.stream {
+		return u.serveStream(ctx, w, &resp, h)
 	}
 	nc, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
@@ -131,7 +151,8 @@ func (u *Upgrader) UpgradeRequest(ctx context.Context, w http.ResponseWriter, r 
 	return u.Accept(ctx, nc, buffered, &resp, h)
 }
 
-// Negotiate checks r as a WebSocket opening handshake (RFC 6455 §4.2.1),
+// Negotiate checks r as a WebSocket opening handshake (RFC 6455 §4.2.1,
+// or RFC 8441 §5 for an HTTP/2 extended CONNECT),
 // runs CheckOrigin, chooses the subprotocol and permessage-deflate, and
 // returns the response to send. A rejected request gets a *HandshakeError
 // saying how to answer it. Negotiate neither reads nor writes the
@@ -178,18 +199,9 @@ var (
 	errShutdown    = errors.New("server shutting down")
 )
 
-// negotiate fills resp with the answer to r, or returns why r is refused.
-func (u *Upgrader) negotiate(r *Request, resp *Response) error {
-	g := u.group()
-	g.mu.Lock()
-	closing := g.closing
-	g.mu.Unlock()
-	if closing {
-		return reject(http.StatusServiceUnavailable, errShutdown, "websocket: server shutting down")
-	}
-	if r.Storage == nil {
-		r.Storage = new(Storage)
-	}
+// checkUpgradeRequest checks what an HTTP/1.1 upgrade must carry (RFC
+// 6455 §4.2.1) beyond the version and key.
+func checkUpgradeRequest(r *http.Request) error {
 	if r.Method != http.MethodGet {
 		e := reject(http.StatusMethodNotAllowed, errMethod, "websocket: method must be GET")
 		e.Header.Set("Allow", "GET")
@@ -204,6 +216,29 @@ func (u *Upgrader) negotiate(r *Request, resp *Response) error {
 	if !headerHasToken(r.Header, "Upgrade", "websocket") {
 		return reject(http.StatusBadRequest, errNotUpgrade, "websocket: 'Upgrade' header does not contain 'websocket'")
 	}
+	return nil
+}
+
+// negotiate fills resp with the answer to r, or returns why r is refused.
+func (u *Upgrader) negotiate(r *Request, resp *Response) error {
+	g := u.group()
+	g.mu.Lock()
+	closing := g.closing
+	g.mu.Unlock()
+	if closing {
+		return reject(http.StatusServiceUnavailable, errShutdown, "websocket: server shutting down")
+	}
+	if r.Storage == nil {
+		r.Storage = new(Storage)
+	}
+	stream := r.ProtoMajor == 2
+	if stream {
+		if err := checkStreamRequest(r.Request); err != nil {
+			return err
+		}
+	} else if err := checkUpgradeRequest(r.Request); err != nil {
+		return err
+	}
 	// Header names in the canonical form http.Header keeps them in (not
 	// RFC 6455's "WebSocket"), which finds them without allocating.
 	if v := r.Header["Sec-Websocket-Version"]; len(v) != 1 || strings.TrimSpace(v[0]) != "13" {
@@ -212,7 +247,7 @@ func (u *Upgrader) negotiate(r *Request, resp *Response) error {
 		return e
 	}
 	keys := r.Header["Sec-Websocket-Key"]
-	if len(keys) != 1 || !validKey(strings.TrimSpace(keys[0])) {
+	if !stream && (len(keys) != 1 || !validKey(strings.TrimSpace(keys[0]))) {
 		return reject(http.StatusBadRequest, errKey, "websocket: 'Sec-WebSocket-Key' must be 16 bytes in base64")
 	}
 	check := u.CheckOrigin
@@ -227,7 +262,10 @@ func (u *Upgrader) negotiate(r *Request, resp *Response) error {
 	if cfg.responseHeaderErr {
 		return reject(http.StatusInternalServerError, errHeader, "websocket: invalid response header configured")
 	}
-	*resp = Response{req: r, accept: acceptValue(strings.TrimSpace(keys[0])), extra: cfg.responseHeader}
+	*resp = Response{req: r, extra: cfg.responseHeader, stream: stream}
+	if !stream {
+		resp.accept = acceptValue(strings.TrimSpace(keys[0]))
+	}
 	resp.SubProtocol = chooseSubProtocol(cfg.subProtocols, r.Header)
 	if cfg.compress {
 		if p, answer, ok := negotiateDeflate(r.Header, cfg); ok {
@@ -244,6 +282,21 @@ func (u *Upgrader) negotiate(r *Request, resp *Response) error {
 // the request; they are read before nc. ctx bounds the connection's life
 // as in Upgrade. On error nc is closed.
 func (u *Upgrader) Accept(ctx context.Context, nc net.Conn, buffered []byte, resp *Response, h EventHandler) (*Conn, error) {
+	if resp.stream {
+		nc.Close()
+		return nil, errors.New("gws: Accept: the handshake came as an HTTP/2 stream, which only Upgrade and UpgradeRequest can serve")
+	}
+	c, err := u.accept(nc, buffered, resp, h, resp.write101)
+	if err != nil {
+		return nil, err
+	}
+	c.start(ctx)
+	return c, nil
+}
+
+// accept builds and tracks the connection once writeHead has sent the
+// handshake response on it; the caller starts it.
+func (u *Upgrader) accept(nc net.Conn, buffered []byte, resp *Response, h EventHandler, writeHead func(c *Conn) error) (*Conn, error) {
 	g := u.group()
 	c := newConn(g, nc, buffered, resp.req, resp, h, true)
 	// The connection is counted before the client can see the 101, so a
@@ -251,13 +304,7 @@ func (u *Upgrader) Accept(ctx context.Context, nc net.Conn, buffered []byte, res
 	// frame queued for it (a ping, Shutdown's close) behind the 101.
 	c.wmu.Lock()
 	g.track(c)
-	buf := bufpool.Get(256 + len(resp.extra))
-	*buf = resp.appendTo((*buf)[:0])
-	// As every frame: straight to the socket, which a new connection's
-	// always takes at once, and WriteTimeout only if it does not.
-	err := c.writeOut(*buf)
-	bufpool.Put(buf)
-	if err != nil {
+	if err := writeHead(c); err != nil {
 		c.closeSent = true
 		c.wmu.Unlock()
 		nc.Close()
@@ -267,8 +314,18 @@ func (u *Upgrader) Accept(ctx context.Context, nc net.Conn, buffered []byte, res
 		return nil, fmt.Errorf("gws: writing handshake response: %w", err)
 	}
 	c.wmu.Unlock()
-	c.start(ctx)
 	return c, nil
+}
+
+// write101 writes the 101 response on c, as every frame: straight to the
+// socket, which a new connection's always takes at once, and WriteTimeout
+// only if it does not.
+func (r *Response) write101(c *Conn) error {
+	buf := bufpool.Get(256 + len(r.extra))
+	*buf = r.appendTo((*buf)[:0])
+	err := c.writeOut(*buf)
+	bufpool.Put(buf)
+	return err
 }
 
 // appendTo appends the 101 status line and headers to b.

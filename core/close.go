@@ -151,7 +151,13 @@ func (c *Conn) finish(err error) {
 	c.closeSent = true
 	c.wmu.Unlock()
 	c.closing.Store(true)
-	c.nc.Close()
+	if s, ok := c.nc.(streamEnder); ok && code != CloseAbnormal && c.localErr.Load() == nil {
+		// Close frames were exchanged: end an HTTP/2 stream with
+		// END_STREAM, not a reset (RFC 8441 §5).
+		s.end()
+	} else {
+		c.nc.Close()
+	}
 	if c.pq != nil {
 		c.pq.drain()
 	}

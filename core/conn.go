@@ -42,6 +42,7 @@ type Conn struct {
 
 	// Read side, touched only by the read loop's goroutine.
 	rbuf       *[]byte // borrowed while bytes are in flight, nil when idle
+	rpeek      [8]byte // where pullLoop waits for the next frame
 	rpos, rend int
 	rstate     int          // stateHeader, or statePayload while rdst is being filled
 	rh         frame.Header // the frame being read
@@ -167,6 +168,13 @@ func newConn(g *group, nc net.Conn, buffered []byte, r *Request, resp *Response,
 // start delivers the connection's events on a goroutine of its own, and
 // closes the connection with 1001 when ctx is done.
 func (c *Conn) start(ctx context.Context) {
+	c.begin(ctx)
+	go c.readLoop()
+}
+
+// begin counts the connection as opened and arranges for it to be closed
+// with 1001 when ctx is done; the caller then runs readLoop.
+func (c *Conn) begin(ctx context.Context) {
 	if ctx.Done() != nil {
 		stop := context.AfterFunc(ctx, func() {
 			c.closedBy(causeShutdown)
@@ -175,7 +183,6 @@ func (c *Conn) start(ctx context.Context) {
 		c.onEnd(func() { stop() })
 	}
 	c.g.opened.Add(1)
-	go c.readLoop()
 }
 
 func (c *Conn) takeBuffer(n int) {

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -54,7 +55,11 @@ func Dial(ctx context.Context, rawURL string, h EventHandler, opts *ClientOption
 	if err != nil {
 		return nil, nil, fail(err)
 	}
-	nc, resp, deflate, buffered, err := opts.handshake(ctx, req, key, g.cfg)
+	h2 := opts.HTTP2 && u.Scheme == "wss"
+	nc, resp, deflate, buffered, err := opts.handshake(ctx, req, key, g.cfg, h2)
+	if h2 && errors.Is(err, errNoExtendedConnect) {
+		nc, resp, deflate, buffered, err = opts.handshake(ctx, req, key, g.cfg, false)
+	}
 	if err != nil {
 		return nil, resp, fail(err)
 	}
@@ -173,7 +178,7 @@ func newHandshakeRequest(ctx context.Context, u *url.URL, o *ClientOptions, cfg 
 // opening handshake and returns the connection, the response and the bytes
 // read past the response. ctx bounds it all. On a refused handshake the
 // response is returned with the error.
-func (o *ClientOptions) handshake(ctx context.Context, req *http.Request, key string, cfg *config) (net.Conn, *http.Response, *deflateParams, []byte, error) {
+func (o *ClientOptions) handshake(ctx context.Context, req *http.Request, key string, cfg *config, h2 bool) (net.Conn, *http.Response, *deflateParams, []byte, error) {
 	proxy := o.Proxy
 	if proxy == nil {
 		proxy = http.ProxyFromEnvironment
@@ -200,7 +205,7 @@ func (o *ClientOptions) handshake(ctx context.Context, req *http.Request, key st
 	// The deadline is set when ctx ends rather than from ctx.Deadline, so
 	// that a timed-out read always finds ctx done and reports ctx's error.
 	stop := context.AfterFunc(ctx, func() { raw.SetDeadline(time.Unix(1, 0)) })
-	nc, resp, deflate, buffered, err := o.exchange(ctx, raw, proxyURL, target, req, key, cfg)
+	nc, resp, deflate, buffered, err := o.exchange(ctx, raw, proxyURL, target, req, key, cfg, h2)
 	if !stop() {
 		// The context ended first; whatever failed, it is the reason.
 		err = fmt.Errorf("handshake: %w", context.Cause(ctx))
@@ -215,8 +220,10 @@ func (o *ClientOptions) handshake(ctx context.Context, req *http.Request, key st
 	return nc, resp, deflate, buffered, nil
 }
 
-// exchange does the work of handshake on the transport connection raw.
-func (o *ClientOptions) exchange(ctx context.Context, raw net.Conn, proxyURL *url.URL, target string, req *http.Request, key string, cfg *config) (net.Conn, *http.Response, *deflateParams, []byte, error) {
+// exchange does the work of handshake on the transport connection raw;
+// with h2 it offers HTTP/2 in TLS and, if the server picks it, opens an
+// RFC 8441 stream.
+func (o *ClientOptions) exchange(ctx context.Context, raw net.Conn, proxyURL *url.URL, target string, req *http.Request, key string, cfg *config, h2 bool) (net.Conn, *http.Response, *deflateParams, []byte, error) {
 	nc := raw
 	var err error
 	if proxyURL != nil {
@@ -225,9 +232,13 @@ func (o *ClientOptions) exchange(ctx context.Context, raw net.Conn, proxyURL *ur
 		}
 	}
 	if req.URL.Scheme == "https" {
-		tc := tls.Client(nc, o.tlsConfig(req.URL.Hostname()))
+		tc := tls.Client(nc, o.tlsConfig(req.URL.Hostname(), h2))
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return nil, nil, nil, nil, fmt.Errorf("TLS handshake: %w", err)
+		}
+		if tc.ConnectionState().NegotiatedProtocol == "h2" {
+			sc, resp, deflate, err := openStream(ctx, tc, req, cfg)
+			return sc, resp, deflate, nil, err
 		}
 		nc = tc
 	}
@@ -243,8 +254,9 @@ func (o *ClientOptions) exchange(ctx context.Context, raw net.Conn, proxyURL *ur
 	return nc, resp, deflate, buffered, nil
 }
 
-// tlsConfig returns the TLS configuration for a connection to host.
-func (o *ClientOptions) tlsConfig(host string) *tls.Config {
+// tlsConfig returns the TLS configuration for a connection to host, one
+// that offers HTTP/2 with h2.
+func (o *ClientOptions) tlsConfig(host string, h2 bool) *tls.Config {
 	var cfg *tls.Config
 	if o.TLSConfig != nil {
 		cfg = o.TLSConfig.Clone()
@@ -254,9 +266,12 @@ func (o *ClientOptions) tlsConfig(host string) *tls.Config {
 	if cfg.ServerName == "" {
 		cfg.ServerName = host
 	}
-	// A server offered h2 by ALPN would pick it, and WebSocket over HTTP/2
-	// (RFC 8441) is another protocol.
+	// A server offered h2 by ALPN would pick it, and a WebSocket over
+	// HTTP/2 (RFC 8441) is another handshake.
 	cfg.NextProtos = []string{"http/1.1"}
+	if h2 {
+		cfg.NextProtos = []string{"h2", "http/1.1"}
+	}
 	return cfg
 }
 

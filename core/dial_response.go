@@ -48,6 +48,14 @@ func readHandshakeResponse(br *bufio.Reader, req *http.Request, key string, cfg 
 		}
 		return nil, nil, fmt.Errorf("reading handshake response: %w", err)
 	}
+	return checkHandshakeResponse(resp, req, key, cfg)
+}
+
+// checkHandshakeResponse checks the answer to req: over HTTP/1.1 (key set)
+// a 101 with Upgrade, Connection and the accept value for key; over an
+// HTTP/2 stream (RFC 8441, no key) a 200; both with a subprotocol that was
+// offered and no extension that was not.
+func checkHandshakeResponse(resp *http.Response, req *http.Request, key string, cfg *config) (*http.Response, *deflateParams, error) {
 	refuse := func(cause error, format string, args ...any) (*http.Response, *deflateParams, error) {
 		var body []byte
 		if resp.Body != nil {
@@ -61,18 +69,25 @@ func readHandshakeResponse(br *bufio.Reader, req *http.Request, key string, cfg 
 		}
 		return resp, nil, &HandshakeError{StatusCode: resp.StatusCode, Header: resp.Header, Reason: reason, Err: cause}
 	}
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		return refuse(errHandshakeStatus, "server answered %s, not 101 Switching Protocols", resp.Status)
-	}
-	resp.Body = http.NoBody
-	if !headerHasToken(resp.Header, "Upgrade", "websocket") {
-		return refuse(errHandshakeUpgrade, "Upgrade header %q does not name websocket", resp.Header.Values("Upgrade"))
-	}
-	if !headerHasToken(resp.Header, "Connection", "upgrade") {
-		return refuse(errHandshakeUpgrade, "Connection header %q does not name upgrade", resp.Header.Values("Connection"))
-	}
-	if got := resp.Header.Values("Sec-WebSocket-Accept"); len(got) != 1 || strings.TrimSpace(got[0]) != acceptKey(key) {
-		return refuse(errHandshakeAccept, "Sec-WebSocket-Accept %q, want %q", got, acceptKey(key))
+	if key == "" {
+		// The stream's body is the connection.
+		if resp.StatusCode != http.StatusOK {
+			return refuse(errHandshakeStatus, "server answered %s to the extended CONNECT, not 200", resp.Status)
+		}
+	} else {
+		if resp.StatusCode != http.StatusSwitchingProtocols {
+			return refuse(errHandshakeStatus, "server answered %s, not 101 Switching Protocols", resp.Status)
+		}
+		resp.Body = http.NoBody
+		if !headerHasToken(resp.Header, "Upgrade", "websocket") {
+			return refuse(errHandshakeUpgrade, "Upgrade header %q does not name websocket", resp.Header.Values("Upgrade"))
+		}
+		if !headerHasToken(resp.Header, "Connection", "upgrade") {
+			return refuse(errHandshakeUpgrade, "Connection header %q does not name upgrade", resp.Header.Values("Connection"))
+		}
+		if got := resp.Header.Values("Sec-WebSocket-Accept"); len(got) != 1 || strings.TrimSpace(got[0]) != acceptKey(key) {
+			return refuse(errHandshakeAccept, "Sec-WebSocket-Accept %q, want %q", got, acceptKey(key))
+		}
 	}
 	if got := resp.Header.Values("Sec-WebSocket-Protocol"); len(got) > 0 {
 		if len(got) > 1 || !offeredToken(req.Header, "Sec-WebSocket-Protocol", got[0]) {

@@ -32,6 +32,11 @@
 // Storage; Conn.Context carries the request context's values and is done
 // once the connection has ended.
 //
+// Over HTTP/2 (browsers behind TLS, with GODEBUG=http2xconnect=1 on the
+// server) a WebSocket is a stream of the page's connection (RFC 8441):
+// Upgrade serves it too, running its events on the handler's goroutine
+// until it ends.
+//
 // A client dials with Dial and gets a Conn with the same events and
 // methods:
 //

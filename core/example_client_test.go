@@ -83,3 +83,20 @@ func ExampleDial_refused() {
 	}
 	// Output: 404 404
 }
+
+// A client opens its WebSocket as a stream of an HTTP/2 connection (RFC
+// 8441) where the server allows it: a Go server does over HTTPS with
+// GODEBUG=http2xconnect=1 in its environment. Elsewhere Dial upgrades over
+// HTTP/1.1 as without HTTP2. (Not run: it needs such a server.)
+func ExampleClientOptions_http2() {
+	conn, resp, err := gws.Dial(context.Background(), "wss://example.com/ws", newPrinter(), &gws.ClientOptions{HTTP2: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.WriteClose(gws.CloseNormal, nil)
+	if resp.ProtoMajor == 2 {
+		fmt.Println("an HTTP/2 stream, answered", resp.StatusCode) // 200
+	} else {
+		fmt.Println("HTTP/1.1, answered", resp.StatusCode) // 101
+	}
+}

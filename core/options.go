@@ -158,9 +158,18 @@ type ClientOptions struct {
 
 	// TLSConfig configures TLS for wss:// URLs and for https:// proxies;
 	// nil means the zero tls.Config. Its ServerName defaults to the URL's
-	// host, and its NextProtos is always "http/1.1", the only protocol
-	// WebSocket runs over.
+	// host, and its NextProtos is set by Dial: "http/1.1", with "h2" first
+	// when HTTP2 is set.
 	TLSConfig *tls.Config
+
+	// HTTP2 opens wss:// connections as streams of HTTP/2 (RFC 8441) when
+	// the server allows it: Dial offers h2 in TLS, and if the server picks
+	// it and advertises extended CONNECT (SETTINGS_ENABLE_CONNECT_PROTOCOL)
+	// the WebSocket runs on a stream of that connection; otherwise Dial
+	// opens a new connection and upgrades over HTTP/1.1, as without HTTP2.
+	// Each Dial has an HTTP/2 connection of its own. Off by default;
+	// ws:// URLs always use HTTP/1.1.
+	HTTP2 bool
 
 	// Proxy returns the proxy for a request, or nil for none, as
 	// http.Transport.Proxy does; it sees the request with an http or https

@@ -44,7 +44,7 @@ func proxyAddr(u *url.URL) (string, error) {
 // §9.3.6), speaking TLS to the proxy first if its URL is https.
 func (o *ClientOptions) connectProxy(ctx context.Context, nc net.Conn, proxyURL *url.URL, target string) (net.Conn, error) {
 	if proxyURL.Scheme == "https" {
-		tc := tls.Client(nc, o.tlsConfig(proxyURL.Hostname()))
+		tc := tls.Client(nc, o.tlsConfig(proxyURL.Hostname(), false))
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return nil, fmt.Errorf("%w %s: TLS handshake: %w", errProxy, proxyURL.Redacted(), err)
 		}

@@ -36,6 +36,17 @@
 // through socket.Context, which core derives from it without its
 // cancellation.
 //
+// # HTTP/2
+//
+// With GODEBUG=http2xconnect=1, browsers open WebSockets as HTTP/2 streams
+// (RFC 8441): CONNECT requests, which Echo routes by method before the
+// adapter runs. Middleware mounted with Use takes them unchanged; Handler
+// needs a route that accepts CONNECT as well as GET
+// (e.Match([]string{"GET", "CONNECT"}, path, ...)). Over HTTP/2 the
+// handshake is answered 200, recorded as such, and the handler returns
+// only once the connection has ended: net/http ends the stream when it
+// returns.
+//
 // A middleware that wraps the response writer in one that can neither
 // hijack nor unwrap makes the upgrade impossible: the client gets a 500,
 // and the handler returns a *gws.HandshakeError wrapping
@@ -77,7 +88,7 @@ func Handler(u *gws.Upgrader, h gws.EventHandler) echo.HandlerFunc {
 			// A writer that hides Echo's Response, from Echo's own error
 			// handler as well: nothing to mark.
 			return wrapError(c, err)
-		case err == nil:
+		case err == nil && c.Request().ProtoMajor == 1:
 			res.Status = http.StatusSwitchingProtocols
 		case res.Committed:
 			// Answered over HTTP; Echo's error handler sees Committed

@@ -14,6 +14,16 @@
 // The connection's events run on a goroutine of their own and the handler
 // returns at once.
 //
+// # HTTP/2
+//
+// With GODEBUG=http2xconnect=1, browsers open WebSockets as HTTP/2 streams
+// (RFC 8441): CONNECT requests, which Gin routes by method before the
+// adapter runs. Middleware mounted with Use takes them unchanged; Handler
+// needs a route that accepts CONNECT as well as GET
+// (router.Match([]string{"GET", "CONNECT"}, path, ...)). Over HTTP/2 the
+// handshake is answered 200, logged as such, and the handler returns only
+// once the connection has ended: net/http ends the stream when it returns.
+//
 // # Router values
 //
 // Gin recycles its Context once the handler returns, so nothing of it is

@@ -9,6 +9,12 @@
 // a handler of your own can call too. The request is checked before the
 // connection is taken over, so a rejected handshake is an ordinary HTTP
 // response and a keep-alive connection survives it.
+//
+// Both take WebSockets over HTTP/2 as well (RFC 8441, extended CONNECT),
+// which net/http accepts with GODEBUG=http2xconnect=1 on an HTTPS server:
+// mount them on a pattern without a method ("/ws", not "GET /ws"), since
+// such a socket arrives as a CONNECT. Its handler returns only once the
+// connection has ended; see gws.Upgrader.Upgrade.
 package gwshttp
 
 import (
@@ -21,8 +27,9 @@ import (
 // Handler returns an http.Handler that upgrades every request with
 // u.Upgrade. The connection's events run on a goroutine of their own, so
 // the HTTP handler returns and its request state is freed while the
-// connection lives on; the connection ends with u.Shutdown, not with the
-// request's context.
+// connection lives on (over HTTP/2 the handler lives as long as the
+// connection); the connection ends with u.Shutdown, not with the request's
+// context.
 func Handler(u *gws.Upgrader, h gws.EventHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u.Upgrade(context.Background(), w, r, h)

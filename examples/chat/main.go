@@ -213,7 +213,8 @@ func newServer(chat *Chat) (*http.Server, *gws.Upgrader) {
 	upgrader.Use(gws.Recovery(func(e any) { log.Printf("chat: handler panic: %v", e) }))
 	ws := gwshttp.Handler(upgrader, chat)
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) {
+	// GET for HTTP/1.1 upgrades, CONNECT for HTTP/2 streams (RFC 8441).
+	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
 		// Checked here rather than in CheckOrigin, whose refusal would
 		// blame the origin.
 		if r.URL.Query().Get("name") == "" {
@@ -258,7 +259,7 @@ func main() {
 	defer hub.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log.Printf("chat: open http://%s/ in two browser tabs", ln.Addr())
+	log.Printf("chat: open %s://%s/ in two browser tabs", scheme(), ln.Addr())
 	if err := run(ctx, ln, &Chat{hub: hub}, instrument); err != nil {
 		log.Fatal(err)
 	}
@@ -289,7 +290,7 @@ func run(ctx context.Context, ln net.Listener, chat *Chat, instrument func(*gws.
 		instrument(upgrader)
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- serve(srv, ln) }()
 	select {
 	case err := <-errc:
 		return err

@@ -243,6 +243,16 @@ func checkBrowserEcho(t *testing.T, chromium *wstest.Chromium, tap *wireTap, com
 	echo("mixed, back to back", `["", new Uint8Array(0), "a", "héllo wörld ✓", gwsTest.text.slice(0, 5000),
 		gwsTest.binary.slice(0, 1000), "", gwsTest.text, gwsTest.binary, "z".repeat(600), gwsTest.text.slice(7)]`)
 
+	checkPageClose(t, p)
+	if n := tap.accepted.Load(); n != 1 {
+		t.Errorf("the page opened %d connections, want 1", n)
+	}
+}
+
+// checkPageClose closes the page's socket with 1000 and checks that the
+// close was clean.
+func checkPageClose(t *testing.T, p *wstest.Tab) {
+	t.Helper()
 	var closed struct {
 		Code     int
 		Reason   string
@@ -251,9 +261,6 @@ func checkBrowserEcho(t *testing.T, chromium *wstest.Chromium, tap *wireTap, com
 	p.Eval(t, "gwsTest.close()", &closed)
 	if closed.Code != 1000 || !closed.WasClean {
 		t.Errorf("closing from the page: %+v, want a clean 1000", closed)
-	}
-	if n := tap.accepted.Load(); n != 1 {
-		t.Errorf("the page opened %d connections, want 1", n)
 	}
 }
 

@@ -10,6 +10,20 @@ import (
 
 func TestMain(m *testing.M) { wstest.VerifyTestMain(m) }
 
+// conformanceModes are the runs of the cases on each router: sections 1–7
+// and 10 as the echo server runs by default, and the permessage-deflate
+// sections 12 and 13 as it runs with -compress, with each codec.
+var conformanceModes = []struct {
+	suffix   string
+	compress bool
+	codec    string
+	sections []int
+}{
+	{"", false, "std", []int{1, 2, 3, 4, 5, 6, 7, 10}},
+	{"/compress", true, "std", []int{12, 13}},
+	{"/compress-klauspost", true, "klauspost", []int{12, 13}},
+}
+
 // TestConformance runs the Autobahn-style cases against the echo server on
 // every router, exactly as `go run ./examples/echo -router NAME` serves:
 // sections 1–7 and 10 as it runs by default, and the permessage-deflate
@@ -19,16 +33,7 @@ func TestMain(m *testing.M) { wstest.VerifyTestMain(m) }
 // it sits below anything a router touches.
 func TestConformance(t *testing.T) {
 	for name, serve := range routers {
-		for _, mode := range []struct {
-			suffix   string
-			compress bool
-			codec    string
-			sections []int
-		}{
-			{"", false, "std", []int{1, 2, 3, 4, 5, 6, 7, 10}},
-			{"/compress", true, "std", []int{12, 13}},
-			{"/compress-klauspost", true, "klauspost", []int{12, 13}},
-		} {
+		for _, mode := range conformanceModes {
 			t.Run(name+mode.suffix, func(t *testing.T) {
 				ln, err := net.Listen("tcp", "127.0.0.1:0")
 				if err != nil {

@@ -7,9 +7,17 @@
 // With -compress it accepts permessage-deflate (RFC 7692), for
 // Autobahn's sections 12 and 13; -codec klauspost compresses with
 // github.com/klauspost/compress instead of the standard library.
+//
+// With -tls it serves HTTPS and HTTP/2 on a self-signed certificate made at
+// start-up (its fingerprint is printed), with a page at every other GET;
+// with GODEBUG=http2xconnect=1 as well, browsers open their WebSockets as
+// HTTP/2 streams (RFC 8441) on the page's connection:
+//
+//	GODEBUG=http2xconnect=1 go run ./examples/echo -tls
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,6 +30,7 @@ import (
 
 	gwsklauspost "github.com/gwsgo/gws/compress/klauspost"
 	gws "github.com/gwsgo/gws/core"
+	"github.com/gwsgo/gws/examples/internal/devcert"
 	"github.com/gwsgo/gws/internal/wstest"
 )
 
@@ -40,6 +49,7 @@ func main() {
 	router := flag.String("router", "nethttp", "router to mount gws on: "+routerNames())
 	compress := flag.Bool("compress", false, "accept permessage-deflate (RFC 7692)")
 	codec := flag.String("codec", "std", "DEFLATE codec with -compress: "+codecNames())
+	useTLS := flag.Bool("tls", false, "serve HTTPS with HTTP/2 on a self-signed certificate made at start-up; WebSockets over HTTP/2 need GODEBUG=http2xconnect=1")
 	flag.Parse()
 	serve, ok := routers[*router]
 	if !ok {
@@ -50,7 +60,19 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	log.Printf("echo: %s router listening on ws://%s/", *router, ln.Addr())
+	scheme := "ws"
+	if *useTLS {
+		cert, fingerprint, spki, err := devcert.New()
+		if err != nil {
+			log.Fatal(err)
+		}
+		ln = &tlsListener{Listener: ln, config: &tls.Config{Certificates: []tls.Certificate{cert}}}
+		scheme = "wss"
+		log.Printf("echo: certificate SHA-256 fingerprint %s", fingerprint)
+		log.Printf("echo: for Chromium: --ignore-certificate-errors-spki-list=%s", spki)
+		log.Printf("echo: page at https://%s/; WebSockets over HTTP/2 %s", ln.Addr(), xconnectState())
+	}
+	log.Printf("echo: %s router listening on %s://%s/", *router, scheme, ln.Addr())
 	u := newUpgrader()
 	u.ServerOptions.CompressEnabled = *compress
 	c, ok := codecs[*codec]

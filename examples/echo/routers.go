@@ -2,7 +2,6 @@ package main
 
 import (
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -36,31 +35,49 @@ var routers = map[string]server{
 	"fiberv3":  serveFiberV3,
 }
 
+// With TLS (-tls) the net/http, Gin and Echo (v4 and v5) servers mount gws as
+// middleware in front of a page, unchanged for HTTP/2: the middleware
+// sees an extended CONNECT (RFC 8441) before the router would turn it away
+// for its method.
 func serveNetHTTP(ln net.Listener, u *gws.Upgrader, h gws.EventHandler) error {
-	srv := &http.Server{Handler: gwshttp.Handler(u, h), ReadHeaderTimeout: 5 * time.Second}
-	return srv.Serve(ln)
+	if isTLS(ln) {
+		return serveHTTP(ln, gwshttp.Middleware(u, h)(page))
+	}
+	return serveHTTP(ln, gwshttp.Handler(u, h))
 }
 
 func serveGin(ln net.Listener, u *gws.Upgrader, h gws.EventHandler) error {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.GET("/*path", gwsgin.Handler(u, h))
-	srv := &http.Server{Handler: r, ReadHeaderTimeout: 5 * time.Second}
-	return srv.Serve(ln)
+	if isTLS(ln) {
+		r.Use(gwsgin.Middleware(u, h))
+		r.GET("/*path", gin.WrapH(page))
+	} else {
+		r.GET("/*path", gwsgin.Handler(u, h))
+	}
+	return serveHTTP(ln, r)
 }
 
 func serveEcho(ln net.Listener, u *gws.Upgrader, h gws.EventHandler) error {
 	e := echo.New()
-	e.GET("/*", gwsecho.Handler(u, h))
-	srv := &http.Server{Handler: e, ReadHeaderTimeout: 5 * time.Second}
-	return srv.Serve(ln)
+	if isTLS(ln) {
+		e.Use(gwsecho.Middleware(u, h))
+		e.GET("/*", echo.WrapHandler(page))
+	} else {
+		e.GET("/*", gwsecho.Handler(u, h))
+	}
+	return serveHTTP(ln, e)
 }
 
 func serveEchoV5(ln net.Listener, u *gws.Upgrader, h gws.EventHandler) error {
 	e := echov5.New()
-	e.GET("/*", gwsechov5.Handler(u, h))
-	srv := &http.Server{Handler: e, ReadHeaderTimeout: 5 * time.Second}
-	return srv.Serve(ln)
+	if isTLS(ln) {
+		e.Use(gwsechov5.Middleware(u, h))
+		e.GET("/*", echov5.WrapHandler(page))
+	} else {
+		e.GET("/*", gwsechov5.Handler(u, h))
+	}
+	return serveHTTP(ln, e)
 }
 
 // fasthttp's Date header is kept fresh by a goroutine that outlives every
@@ -77,7 +94,7 @@ func serveFastHTTP(ln net.Listener, u *gws.Upgrader, h gws.EventHandler) error {
 		NoDefaultDate:         true,
 		MaxIdleWorkerDuration: fasthttpWorkerIdle,
 	}
-	return srv.Serve(ln)
+	return srv.Serve(plainOrTLS(ln))
 }
 
 func serveFiber(ln net.Listener, u *gws.Upgrader, h gws.EventHandler) error {
@@ -88,7 +105,7 @@ func serveFiber(ln net.Listener, u *gws.Upgrader, h gws.EventHandler) error {
 	})
 	app.Server().MaxIdleWorkerDuration = fasthttpWorkerIdle
 	app.Get("/*", gwsfiber.Handler(u, h))
-	return app.Listener(ln)
+	return app.Listener(plainOrTLS(ln))
 }
 
 func serveFiberV3(ln net.Listener, u *gws.Upgrader, h gws.EventHandler) error {
@@ -98,5 +115,5 @@ func serveFiberV3(ln net.Listener, u *gws.Upgrader, h gws.EventHandler) error {
 	})
 	app.Server().MaxIdleWorkerDuration = fasthttpWorkerIdle
 	app.Get("/*", gwsfiberv3.Handler(u, h))
-	return app.Listener(ln, fiberv3.ListenConfig{DisableStartupMessage: true})
+	return app.Listener(plainOrTLS(ln), fiberv3.ListenConfig{DisableStartupMessage: true})
 }

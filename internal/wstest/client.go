@@ -181,6 +181,15 @@ func handshake(nc net.Conn, addr, path string, extraHeader http.Header) (*RawCon
 	return &RawConn{conn: nc, br: br, resp: resp}, resp, nil
 }
 
+// NewRawConn is a RawConn on nc, whose handshake is done and was answered
+// with resp; br, if not nil, holds what was read of nc past the answer.
+func NewRawConn(nc net.Conn, br *bufio.Reader, resp *http.Response) *RawConn {
+	if br == nil {
+		br = bufio.NewReader(nc)
+	}
+	return &RawConn{conn: nc, br: br, resp: resp}
+}
+
 // AcceptKey returns the Sec-WebSocket-Accept value a server must answer to
 // the Sec-WebSocket-Key key (RFC 6455, section 4.2.2).
 func AcceptKey(key string) string {

@@ -38,11 +38,17 @@ var ErrNonStrict = errors.New("non-strict behaviour")
 // and path. It returns nil if the server behaved as the case expects and
 // otherwise an error that says what it did instead.
 func (c Case) Check(addr, path string) error {
+	return c.check(func(header http.Header) (*RawConn, *http.Response, error) { return Dial(addr, path, header) })
+}
+
+// check runs the case on the connection dial opens with header added to
+// the handshake.
+func (c Case) check(dial func(header http.Header) (*RawConn, *http.Response, error)) error {
 	var header http.Header
 	if len(c.offers) > 0 {
 		header = http.Header{"Sec-Websocket-Extensions": c.offers}
 	}
-	conn, resp, err := Dial(addr, path, header)
+	conn, resp, err := dial(header)
 	if err != nil {
 		return err
 	}
@@ -123,6 +129,12 @@ const parallelCases = 4
 // served every case.
 func Run(t *testing.T, addr, path string, cases []Case) {
 	t.Helper()
+	run(t, cases, func(c Case) error { return c.Check(addr, path) })
+}
+
+// run runs each case with check as Run describes.
+func run(t *testing.T, cases []Case, check func(Case) error) {
+	t.Helper()
 	sem := make(chan struct{}, parallelCases)
 	var wg sync.WaitGroup
 	for _, c := range cases {
@@ -130,7 +142,7 @@ func Run(t *testing.T, addr, path string, cases []Case) {
 		wg.Go(func() {
 			defer func() { <-sem }()
 			t.Run(c.ID, func(t *testing.T) {
-				if err := c.Check(addr, path); err != nil {
+				if err := check(c); err != nil {
 					t.Errorf("case %s: %s\nexpected: %s\ngot: %v", c.ID, c.Desc, c.Expect, err)
 				}
 			})

@@ -1,0 +1,56 @@
+package gwsecho_test
+
+import (
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	gwsecho "github.com/gwsgo/gws/adapters/echo"
+	gws "github.com/gwsgo/gws/core"
+	"github.com/gwsgo/gws/internal/wstest"
+	"github.com/labstack/echo/v4"
+)
+
+// TestHTTP2 opens WebSockets as HTTP/2 streams (RFC 8441) through Echo.
+// Middleware mounted with Use takes them with no change: Echo runs it
+// around its method-not-allowed handler too, which is where an extended
+// CONNECT to a GET route goes. Handler takes them on a route registered
+// for CONNECT as well as GET; on a GET-only route Echo answers the
+// CONNECT 405 before any adapter code runs.
+func TestHTTP2(t *testing.T) {
+	if !wstest.XConnect(t, true) {
+		return
+	}
+	u := &gws.Upgrader{CheckOrigin: wstest.AnyOrigin}
+	e := echo.New()
+	e.Use(gwsecho.Middleware(u, wstest.Probe{}))
+	e.GET("/", func(c echo.Context) error { return c.String(http.StatusOK, "page") })
+	wstest.CheckH2Echo(t, wstest.ServeH2(t, u, e, nil), "/", "hello", strings.Repeat("x", 70000))
+
+	u = &gws.Upgrader{CheckOrigin: wstest.AnyOrigin}
+	e = echo.New()
+	var status atomic.Int64
+	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			err := next(c)
+			status.Store(int64(c.Response().Status))
+			return err
+		}
+	})
+	e.Match([]string{http.MethodGet, http.MethodConnect}, "/ws", gwsecho.Handler(u, wstest.Probe{}))
+	e.GET("/get-only", gwsecho.Handler(u, wstest.Probe{}))
+	addr := wstest.ServeH2(t, u, e, nil)
+	wstest.CheckH2Echo(t, addr, "/ws", "hello")
+	if s := status.Load(); s != http.StatusOK {
+		t.Errorf("Echo recorded status %d for an HTTP/2 WebSocket, want the 200 it was answered", s)
+	}
+	h2, err := wstest.DialH2(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h2.Close()
+	if _, resp, err := h2.Dial("/get-only", nil); err == nil || resp == nil || resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("extended CONNECT to a GET-only route: %v, %v; want Echo's 405", resp, err)
+	}
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/gwsgo/gws/internal/wstest"
+)
+
+// TestTLSHTTP2 runs the chat as `GODEBUG=http2xconnect=1 go run
+// ./examples/chat -tls` does: two users join over HTTP/2 streams of one
+// connection, one's message reaches the other, and the server's graceful
+// shutdown ends both sockets (an HTTP/2 WebSocket holds its handler,
+// which http.Server.Shutdown waits for).
+func TestTLSHTTP2(t *testing.T) {
+	if !wstest.XConnect(t, true) {
+		return
+	}
+	*useTLS = true
+	defer func() { *useTLS = false }()
+	addr, stop := startChat(t)
+
+	h2, err := wstest.DialH2(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h2.Close()
+	alice, _, err := h2.Dial("/ws?name=alice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, _, err := h2.Dial("/ws?name=bob", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpText, Payload: []byte(`{"to": "", "message": "hi over HTTP/2"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		f, err := bob.ReadFrame(wait)
+		if err != nil {
+			t.Fatalf("bob never heard alice: %v", err)
+		}
+		if bytes.Contains(f.Payload, []byte("hi over HTTP/2")) {
+			break
+		}
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	for _, c := range []*wstest.RawConn{alice, bob} {
+		for {
+			f, err := c.ReadFrame(wait)
+			if err != nil {
+				t.Fatalf("no close 1001 at shutdown: %v", err)
+			}
+			if f.Opcode == wstest.OpClose {
+				c.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpClose, Payload: f.Payload[:2]})
+				if code := int(f.Payload[0])<<8 | int(f.Payload[1]); code != 1001 {
+					t.Errorf("closed with %d at shutdown, want 1001", code)
+				}
+				break
+			}
+		}
+		if err := c.WaitClosed(wait); err != nil {
+			t.Error(err)
+		}
+	}
+	if err := <-stopped; err != nil {
+		t.Errorf("run: %v", err)
+	}
+}
