@@ -106,7 +106,9 @@ func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 // NetConn returns the underlying connection, for its addresses, its type
 // and its TLS state. Reading or writing it corrupts the WebSocket stream,
 // and closing it from an event handler never returns (the handler runs
-// inside the connection's read): use Conn.Close.
+// inside the connection's read): use Conn.Close. Over an HTTP/2 stream it
+// is the stream, whose ConnectionState method gives the TLS state as
+// *tls.Conn's does.
 func (c *Conn) NetConn() net.Conn { return c.nc }
 
 // SubProtocol returns the subprotocol negotiated in the handshake, or "".
