@@ -150,12 +150,12 @@ type stream struct {
 
 func (s *stream) pump() {
 	defer close(s.chunks)
+	buf := make([]byte, 32<<10)
 	for {
-		buf := make([]byte, 32<<10)
 		n, err := s.body.Read(buf)
 		if n > 0 {
 			select {
-			case s.chunks <- buf[:n]:
+			case s.chunks <- bytes.Clone(buf[:n]):
 			case <-s.done:
 				return
 			}
