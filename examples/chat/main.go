@@ -213,8 +213,7 @@ func newServer(chat *Chat) (*http.Server, *gws.Upgrader) {
 	upgrader.Use(gws.Recovery(func(e any) { log.Printf("chat: handler panic: %v", e) }))
 	ws := gwshttp.Handler(upgrader, chat)
 	mux := http.NewServeMux()
-	// GET for HTTP/1.1 upgrades, CONNECT for HTTP/2 streams (RFC 8441).
-	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
+	socket := func(w http.ResponseWriter, r *http.Request) {
 		// Checked here rather than in CheckOrigin, whose refusal would
 		// blame the origin.
 		if r.URL.Query().Get("name") == "" {
@@ -222,7 +221,10 @@ func newServer(chat *Chat) (*http.Server, *gws.Upgrader) {
 			return
 		}
 		ws.ServeHTTP(w, r)
-	})
+	}
+	// GET for HTTP/1.1 upgrades, CONNECT for HTTP/2 streams (RFC 8441).
+	mux.HandleFunc("GET /ws", socket)
+	mux.HandleFunc("CONNECT /ws", socket)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write(page)
