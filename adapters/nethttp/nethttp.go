@@ -13,8 +13,8 @@
 // Both take WebSockets over HTTP/2 as well (RFC 8441, extended CONNECT),
 // which net/http accepts with GODEBUG=http2xconnect=1 on an HTTPS server;
 // such a socket arrives as a CONNECT, so mount them on a pattern without
-// a method ("/ws") or on "CONNECT /ws" as well as "GET /ws". Its handler returns only once the
-// connection has ended; see gws.Upgrader.Upgrade.
+// a method ("/ws") or on "CONNECT /ws" as well as "GET /ws". Its handler
+// returns only once the connection has ended; see gws.Upgrader.Upgrade.
 package gwshttp
 
 import (
