@@ -254,7 +254,9 @@ func ExampleConn_WriteAsync() {
 
 	server.WriteClose(gws.CloseNormal, nil)
 	<-client.done
-	// Output:
+	// The client prints from its own goroutine, before or after "sent".
+
+	// Unordered output:
 	// sent: <nil> dropped so far: 0
 	// received: {"cpu": 0.42}
 	// closed: 1000

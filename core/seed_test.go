@@ -123,11 +123,24 @@ func TestSeedChat(t *testing.T) {
 	defer caster.Close()
 	defer lancer.Close()
 	msg := `{"to": "lancer", "message": "Hello! I am caster"}`
-	caster.Write(maskedText(msg))
-	lancer.SetReadDeadline(time.Now().Add(5 * time.Second))
 	got := make([]byte, 2+len(msg))
-	if _, err := io.ReadFull(lancer, got); err != nil || string(got[2:]) != msg {
-		t.Fatalf("lancer got %q, %v", got, err)
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		// lancer's OnOpen may not have stored it yet, and the seed drops
+		// messages to unknown names: send until one arrives.
+		caster.Write(maskedText(msg))
+		lancer.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		if _, err := io.ReadFull(lancer, got[:1]); err == nil {
+			lancer.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if _, err := io.ReadFull(lancer, got[1:]); err != nil {
+				t.Fatalf("lancer got %q, %v", got, err)
+			}
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("lancer got nothing: %v", err)
+		}
+	}
+	if string(got[2:]) != msg {
+		t.Fatalf("lancer got %q", got)
 	}
 
 	cancel()
