@@ -4,7 +4,6 @@ go 1.26
 
 require (
 	github.com/gwsgo/gws/core v0.0.0
-	github.com/gwsgo/gws/internal/wstest v0.0.0
 	github.com/labstack/echo/v4 v4.16.0
 )
 
@@ -22,6 +21,3 @@ require (
 )
 
 replace github.com/gwsgo/gws/core => ../../core
-
-
-replace github.com/gwsgo/gws/internal/wstest => ../../internal/wstest

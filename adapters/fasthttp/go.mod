@@ -8,12 +8,9 @@ require (
 )
 
 require (
-	github.com/gwsgo/gws/internal/wstest v0.0.0
 	github.com/klauspost/compress v1.20.3 // indirect
 	github.com/molecule-man/go-brrr v1.3.1 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
 )
 
 replace github.com/gwsgo/gws/core => ../../core
-
-replace github.com/gwsgo/gws/internal/wstest => ../../internal/wstest

@@ -6,7 +6,6 @@ require (
 	github.com/gofiber/fiber/v2 v2.52.15
 	github.com/gwsgo/gws/adapters/fasthttp v0.0.0
 	github.com/gwsgo/gws/core v0.0.0
-	github.com/gwsgo/gws/internal/wstest v0.0.0
 )
 
 require (
@@ -25,5 +24,3 @@ require (
 replace github.com/gwsgo/gws/core => ../../core
 
 replace github.com/gwsgo/gws/adapters/fasthttp => ../fasthttp
-
-replace github.com/gwsgo/gws/internal/wstest => ../../internal/wstest

@@ -5,7 +5,6 @@ go 1.26
 require (
 	github.com/gin-gonic/gin v1.12.0
 	github.com/gwsgo/gws/core v0.0.0
-	github.com/gwsgo/gws/internal/wstest v0.0.0
 )
 
 require (
@@ -41,6 +40,3 @@ require (
 )
 
 replace github.com/gwsgo/gws/core => ../../core
-
-
-replace github.com/gwsgo/gws/internal/wstest => ../../internal/wstest

@@ -7,10 +7,12 @@ import (
 	"os"
 	"testing"
 
-	"github.com/gwsgo/gws/internal/wstest"
+	"github.com/gwsgo/gws/internal/wstest/conformance"
+	"github.com/gwsgo/gws/internal/wstest/fuzzserver"
+	"github.com/gwsgo/gws/internal/wstest/leak"
 )
 
-func TestMain(m *testing.M) { wstest.VerifyTestMain(m) }
+func TestMain(m *testing.M) { leak.VerifyTestMain(m) }
 
 // TestFuzzingServer runs the testee, exactly as the command does, against
 // the project's fuzzing server, and requires every case to pass: sections
@@ -20,8 +22,8 @@ func TestFuzzingServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases := append(wstest.Cases(), wstest.PerformanceCases(64)...)
-	s := wstest.NewFuzzingServer(ln, cases)
+	cases := append(conformance.Cases(), conformance.PerformanceCases(64)...)
+	s := fuzzserver.New(ln, cases)
 	defer s.Close()
 	var log io.Writer = io.Discard
 	if testing.Verbose() {

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/gwsgo/gws/internal/wstest"
+	"github.com/gwsgo/gws/internal/wstest/browser"
 )
 
 // TestBrowserChat opens the chat page in headless Chromium as two users,
@@ -17,11 +17,11 @@ import (
 // room. Set CHAT_SCREENSHOTS to a directory to get a picture of both pages
 // at the end.
 func TestBrowserChat(t *testing.T) {
-	browser := wstest.FindChromium(t, "the chat page")
+	chromiumPath := browser.FindChromium(t, "the chat page")
 	nats := startNATS(t)
 	addrA, stopA := startChatOn(t, nats)
 	addrB, stopB := startChatOn(t, nats)
-	cdp := wstest.LaunchChromium(t, browser)
+	cdp := browser.LaunchChromium(t, chromiumPath)
 
 	alice := openChat(t, cdp, "http://"+addrA+"/")
 	bob := openChat(t, cdp, "http://"+addrB+"/")
@@ -74,9 +74,9 @@ func TestBrowserChat(t *testing.T) {
 }
 
 // chatPage is a tab showing the chat page, with what a person does there.
-type chatPage struct{ *wstest.Tab }
+type chatPage struct{ *browser.Tab }
 
-func openChat(t *testing.T, cdp *wstest.Chromium, url string) chatPage {
+func openChat(t *testing.T, cdp *browser.Chromium, url string) chatPage {
 	t.Helper()
 	p := chatPage{cdp.OpenTab(t, url)}
 	// The log is what a failed wait most needs to show.

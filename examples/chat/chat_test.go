@@ -17,10 +17,11 @@ import (
 	"time"
 
 	"github.com/gwsgo/gws/core/rooms"
-	"github.com/gwsgo/gws/internal/wstest"
+	"github.com/gwsgo/gws/internal/wstest/leak"
+	"github.com/gwsgo/gws/internal/wstest/rawclient"
 )
 
-func TestMain(m *testing.M) { wstest.VerifyTestMain(m) }
+func TestMain(m *testing.M) { leak.VerifyTestMain(m) }
 
 // wait bounds every read a test makes, so a server that stays silent fails
 // the test instead of hanging it.
@@ -86,12 +87,12 @@ func startChatOn(t *testing.T, brokerURL string) (addr string, stop func() error
 type user struct {
 	t    *testing.T
 	name string
-	c    *wstest.RawConn
+	c    *rawclient.Conn
 }
 
 func join(t *testing.T, addr, name string) *user {
 	t.Helper()
-	c, _, err := wstest.Dial(addr, "/ws?name="+url.QueryEscape(name), nil)
+	c, _, err := rawclient.Dial(addr, "/ws?name="+url.QueryEscape(name), nil)
 	if err != nil {
 		t.Fatalf("%s joining: %v", name, err)
 	}
@@ -107,7 +108,7 @@ func (u *user) send(to, message string) {
 
 func (u *user) sendRaw(b []byte) {
 	u.t.Helper()
-	if err := u.c.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpText, Payload: b}); err != nil {
+	if err := u.c.WriteFrame(rawclient.Frame{Fin: true, Opcode: rawclient.OpText, Payload: b}); err != nil {
 		u.t.Fatalf("%s sending: %v", u.name, err)
 	}
 }
@@ -122,15 +123,15 @@ func (u *user) next() envelope {
 			u.t.Fatalf("%s waiting for a message: %v", u.name, err)
 		}
 		switch f.Opcode {
-		case wstest.OpPing, wstest.OpPong:
+		case rawclient.OpPing, rawclient.OpPong:
 			continue
-		case wstest.OpText:
+		case rawclient.OpText:
 			var e envelope
 			if err := json.Unmarshal(f.Payload, &e); err != nil {
 				u.t.Fatalf("%s got %q: %v", u.name, f.Payload, err)
 			}
 			return e
-		case wstest.OpClose:
+		case rawclient.OpClose:
 			code, reason := closePayload(f.Payload)
 			u.t.Fatalf("%s got close %d %q while waiting for a message", u.name, code, reason)
 		default:
@@ -143,7 +144,7 @@ func (u *user) next() envelope {
 func (u *user) expectRaw(want string) {
 	u.t.Helper()
 	f, err := u.c.ReadFrame(wait)
-	if err != nil || f.Opcode != wstest.OpText || string(f.Payload) != want {
+	if err != nil || f.Opcode != rawclient.OpText || string(f.Payload) != want {
 		u.t.Fatalf("%s got %v %q, %v; want %q", u.name, f.Opcode, f.Payload, err, want)
 	}
 }
@@ -165,7 +166,7 @@ func (u *user) expectClose(code uint16, reason string) {
 	if err != nil {
 		u.t.Fatalf("%s waiting for close %d: %v", u.name, code, err)
 	}
-	if f.Opcode != wstest.OpClose {
+	if f.Opcode != rawclient.OpClose {
 		u.t.Fatalf("%s got a %v frame %q, want close %d", u.name, f.Opcode, f.Payload, code)
 	}
 	if gotCode, gotReason := closePayload(f.Payload); gotCode != code || gotReason != reason {
@@ -179,14 +180,14 @@ func (u *user) leave() {
 	u.t.Helper()
 	u.closeHandshake(binary.BigEndian.AppendUint16(nil, 1000))
 	f, err := u.c.ReadFrame(wait)
-	if err != nil || f.Opcode != wstest.OpClose {
+	if err != nil || f.Opcode != rawclient.OpClose {
 		u.t.Fatalf("%s leaving: got %v frame, %v; want the close answered", u.name, f.Opcode, err)
 	}
 }
 
 func (u *user) closeHandshake(payload []byte) {
 	u.t.Helper()
-	if err := u.c.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpClose, Payload: payload}); err != nil {
+	if err := u.c.WriteFrame(rawclient.Frame{Fin: true, Opcode: rawclient.OpClose, Payload: payload}); err != nil {
 		u.t.Fatalf("%s answering the close: %v", u.name, err)
 	}
 }
@@ -255,7 +256,7 @@ func TestMissingNameRefused(t *testing.T) {
 	addr, _ := startChat(t)
 	alice := joinAll(t, addr, "alice")[0]
 	for _, path := range []string{"/ws", "/ws?name=", "/ws?nom=bob"} {
-		c, resp, err := wstest.Dial(addr, path, nil)
+		c, resp, err := rawclient.Dial(addr, path, nil)
 		if err == nil {
 			c.Close()
 			t.Errorf("%s: upgraded, want 403", path)
@@ -273,7 +274,7 @@ func TestMissingNameRefused(t *testing.T) {
 func TestCrossOriginRefused(t *testing.T) {
 	addr, _ := startChat(t)
 	alice := joinAll(t, addr, "alice")[0]
-	c, resp, err := wstest.Dial(addr, "/ws?name=mallory", http.Header{"Origin": {"http://evil.example"}})
+	c, resp, err := rawclient.Dial(addr, "/ws?name=mallory", http.Header{"Origin": {"http://evil.example"}})
 	if err == nil {
 		c.Close()
 		t.Fatal("a page of another site joined the chat")
@@ -282,7 +283,7 @@ func TestCrossOriginRefused(t *testing.T) {
 		t.Fatalf("another site's page: %v, want 403", err)
 	}
 	// The chat's own page is welcome.
-	bob, _, err := wstest.Dial(addr, "/ws?name=bob", http.Header{"Origin": {"http://" + addr}})
+	bob, _, err := rawclient.Dial(addr, "/ws?name=bob", http.Header{"Origin": {"http://" + addr}})
 	if err != nil {
 		t.Fatalf("the chat's own page: %v", err)
 	}
@@ -477,7 +478,7 @@ func TestShutdownWhileSending(t *testing.T) {
 		t.Errorf("run: %v", err)
 	}
 
-	if c, _, err := wstest.Dial(addr, "/ws?name=late", nil); err == nil {
+	if c, _, err := rawclient.Dial(addr, "/ws?name=late", nil); err == nil {
 		c.Close()
 		t.Error("a connection was accepted after the shutdown")
 	}
@@ -487,7 +488,7 @@ func TestShutdownWhileSending(t *testing.T) {
 // them, while reading everything the server sends, until the server's close
 // frame: that must carry 1001, be answered, and be followed by the end of
 // the connection. It returns when the close frame came.
-func chatUntilClosed(c *wstest.RawConn, to string, received *atomic.Int64) (closedAt time.Time, err error) {
+func chatUntilClosed(c *rawclient.Conn, to string, received *atomic.Int64) (closedAt time.Time, err error) {
 	stopWriting := make(chan struct{})
 	writerDone := make(chan error, 1)
 	go func() {
@@ -499,7 +500,7 @@ func chatUntilClosed(c *wstest.RawConn, to string, received *atomic.Int64) (clos
 			default:
 			}
 			b, _ := json.Marshal(envelope{To: to, Message: fmt.Sprint("message ", i)})
-			if err := c.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpText, Payload: b}); err != nil {
+			if err := c.WriteFrame(rawclient.Frame{Fin: true, Opcode: rawclient.OpText, Payload: b}); err != nil {
 				writerDone <- fmt.Errorf("sending to %s: %w", to, err)
 				return
 			}
@@ -517,12 +518,12 @@ func chatUntilClosed(c *wstest.RawConn, to string, received *atomic.Int64) (clos
 			return time.Time{}, fmt.Errorf("waiting for close 1001: %w", err)
 		}
 		switch f.Opcode {
-		case wstest.OpText:
+		case rawclient.OpText:
 			received.Add(1)
 			continue
-		case wstest.OpPing, wstest.OpPong:
+		case rawclient.OpPing, rawclient.OpPong:
 			continue
-		case wstest.OpClose:
+		case rawclient.OpClose:
 		default:
 			return time.Time{}, fmt.Errorf("got a %v frame", f.Opcode)
 		}
@@ -534,7 +535,7 @@ func chatUntilClosed(c *wstest.RawConn, to string, received *atomic.Int64) (clos
 		if err := stop(); err != nil {
 			return closedAt, err
 		}
-		if err := c.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpClose, Payload: f.Payload[:2]}); err != nil {
+		if err := c.WriteFrame(rawclient.Frame{Fin: true, Opcode: rawclient.OpClose, Payload: f.Payload[:2]}); err != nil {
 			return closedAt, fmt.Errorf("answering the close: %w", err)
 		}
 		return closedAt, c.WaitClosed(wait)

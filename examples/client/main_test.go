@@ -15,9 +15,10 @@ import (
 	gwshttp "github.com/gwsgo/gws/adapters/nethttp"
 	gws "github.com/gwsgo/gws/core"
 	"github.com/gwsgo/gws/internal/wstest"
+	"github.com/gwsgo/gws/internal/wstest/leak"
 )
 
-func TestMain(m *testing.M) { wstest.VerifyTestMain(m) }
+func TestMain(m *testing.M) { leak.VerifyTestMain(m) }
 
 func wsURL(srv *httptest.Server) string { return "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws" }
 

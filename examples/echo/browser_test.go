@@ -19,6 +19,7 @@ import (
 
 	gws "github.com/gwsgo/gws/core"
 	"github.com/gwsgo/gws/internal/wstest"
+	"github.com/gwsgo/gws/internal/wstest/browser"
 )
 
 // TestBrowser checks that Chromium negotiates permessage-deflate with the
@@ -39,9 +40,9 @@ import (
 // with or without context as agreed, while the server keeps a real TCP
 // connection and the path it takes in production.
 func TestBrowser(t *testing.T) {
-	browser := wstest.FindChromium(t, "permessage-deflate with the echo server")
+	chromiumPath := browser.FindChromium(t, "permessage-deflate with the echo server")
 	start := time.Now()
-	chromium := wstest.LaunchChromium(t, browser)
+	chromium := browser.LaunchChromium(t, chromiumPath)
 	t.Logf("chromium started in %v", time.Since(start).Round(time.Millisecond))
 	modes := []struct {
 		suffix             string
@@ -156,7 +157,7 @@ const pageScript = `(async () => {
 // checkBrowserEcho opens a tab whose page connects to the echo server
 // behind tap, and checks the handshake, the echoes and the bytes on the
 // wire.
-func checkBrowserEcho(t *testing.T, chromium *wstest.Chromium, tap *wireTap, compress, takeover bool) {
+func checkBrowserEcho(t *testing.T, chromium *browser.Chromium, tap *wireTap, compress, takeover bool) {
 	p := chromium.OpenTab(t, "about:blank")
 	// Chromium tells the page little of why a socket failed, but logs it.
 	p.Record("Log.entryAdded", "Network.webSocketWillSendHandshakeRequest", "Network.webSocketHandshakeResponseReceived")
@@ -267,7 +268,7 @@ func checkPageClose(t *testing.T, p *wstest.Tab) {
 // handshake returns the Sec-WebSocket-Extensions header of the request
 // Chromium sent to url and of the response it got, as Chromium's Network
 // events report them, after checking that the response was a 101.
-func handshake(t *testing.T, p *wstest.Tab, url string) (offer, answer string) {
+func handshake(t *testing.T, p *browser.Tab, url string) (offer, answer string) {
 	t.Helper()
 	var created struct {
 		RequestID string `json:"requestId"`

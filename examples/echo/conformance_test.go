@@ -6,9 +6,11 @@ import (
 	"testing"
 
 	"github.com/gwsgo/gws/internal/wstest"
+	"github.com/gwsgo/gws/internal/wstest/conformance"
+	"github.com/gwsgo/gws/internal/wstest/leak"
 )
 
-func TestMain(m *testing.M) { wstest.VerifyTestMain(m) }
+func TestMain(m *testing.M) { leak.VerifyTestMain(m) }
 
 // conformanceModes are the runs of the cases on each router: sections 1–7
 // and 10 as the echo server runs by default, and the permessage-deflate
@@ -44,7 +46,7 @@ func TestConformance(t *testing.T) {
 				u.ServerOptions.CompressEnabled = mode.compress
 				u.ServerOptions.CompressCodec = codecs[mode.codec]
 				go func() { done <- serve(ln, u, wstest.Echo{}) }()
-				wstest.Run(t, ln.Addr().String(), "/", wstest.Cases(mode.sections...))
+				conformance.Run(t, ln.Addr().String(), "/", conformance.Cases(mode.sections...))
 				ln.Close()
 				if err := <-done; err != nil && !errors.Is(err, net.ErrClosed) {
 					t.Errorf("server: %v", err)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gwsgo/gws/internal/wstest"
+	"github.com/gwsgo/gws/internal/wstest/rawclient"
 )
 
 // TestIdleMemory measures what an idle connection costs the server on each
@@ -127,14 +128,14 @@ func TestIdleClients(t *testing.T) {
 	if addr == "" {
 		t.Skip("run by TestIdleMemory")
 	}
-	conns := make([]*wstest.RawConn, 0, n)
+	conns := make([]*rawclient.Conn, 0, n)
 	defer func() {
 		for _, c := range conns {
 			c.Close()
 		}
 	}()
 	for range n {
-		c, _, err := wstest.Dial(addr, "/", nil)
+		c, _, err := rawclient.Dial(addr, "/", nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,106 +1,23 @@
-// Package wstest is the test machinery every gws module shares: an
-// Autobahn|Testsuite-style conformance driver for WebSocket servers
-// (RFC 6455), the raw client it is built on, and a goroutine-leak check.
+// Package wstest is the root of the test machinery that the modules of
+// this repository share; the machinery itself is in small packages, one
+// per job:
 //
-// The driver plays Autobahn's fuzzing client against a server that echoes
-// every text and binary message back unchanged, with the same opcode. Its
-// cases are those of Autobahn's sections 1 (framing), 2 (pings and pongs),
-// 3 (reserved bits), 4 (opcodes), 5 (fragmentation), 6 (UTF-8), 7 (close
-// handling), 10 (automatic fragmentation), 12 and 13 (permessage-deflate,
-// RFC 7692), with Autobahn's case numbers, written from the public case
-// descriptions and the RFCs. Each case passes only where Autobahn would
-// grade the server OK, and it is stricter than Autobahn where Autobahn's
-// grading is lenient:
+//   - conformance: the Autobahn|Testsuite-style cases (sections 1–7, 9,
+//     10, 12 and 13) and the driver that runs them against a server, or
+//     from the server's end against a client;
+//   - fuzzserver: Autobahn's fuzzing server, which serves those cases to
+//     a WebSocket client under test;
+//   - rawclient: a client that writes frames exactly as given and reads
+//     them uninterpreted, for tests that send what no real client would;
+//   - leak: the goroutine-leak check every test that opens connections
+//     ends with;
+//   - browser: headless Chromium driven over the DevTools protocol;
+//   - routertest: the probes and checks every router adapter's tests
+//     share.
 //
-//   - where a case expects the server to fail the connection with 1002 or
-//     1007, the server must send a close frame with that code (Autobahn also
-//     accepts no code, or a dropped TCP connection); only where the case's
-//     description allows a dropped connection (7.3.2, 7.3.6, 7.5.1, 7.9.x,
-//     7.13.x) is one accepted;
-//   - after every closing handshake the server must close the TCP
-//     connection itself, within 2 s;
-//   - outcomes Autobahn grades NON-STRICT (such as detecting invalid UTF-8
-//     only at the end of a message instead of at the first bad fragment,
-//     6.4.x) are failures, reported with an error wrapping ErrNonStrict;
-//   - every frame the server sends is checked: unmasked, no reserved bits
-//     but RSV1 on the first frame of a compressed message, no reserved
-//     opcodes, control frames short and unfragmented, text valid UTF-8,
-//     close payloads well formed;
-//   - every handshake answer is checked: no Sec-WebSocket-Extensions the
-//     client did not offer (RFC 6455, section 9.1).
-//
-// # Compression: sections 12 and 13
-//
-// Section 12 sends messages of 18 sizes and fragmentations (16 bytes to
-// 128 KiB, one frame or frames of 256 bytes to 32 KiB) from five corpora
-// (12.1 JSON, 12.2 a bitmap, 12.3 German verse sent as binary, 12.4 HTML,
-// 12.5 a PDF), compressed under Autobahn's default offer
-// ("permessage-deflate; client_no_context_takeover; client_max_window_bits"),
-// one message at a time, each echo awaited before the next. Autobahn's
-// data files are not shipped: the corpora are generated from a fixed seed,
-// of the files' sizes and kinds, so that they compress alike. Section 13
-// sends the JSON corpus at the same sizes under other offers: 13.1–13.7 are
-// Autobahn's (server_no_context_takeover, server_max_window_bits 8 and 15,
-// both, three offers in one header); the driver adds 13.8 (a bare
-// "permessage-deflate", under which the client keeps its compression
-// context unless the server answers client_no_context_takeover), 13.9
-// (server_max_window_bits=9), 13.10 (client_max_window_bits=9), 13.11
-// (nine offers RFC 7692, section 5 says a server must decline: windows out
-// of range or with a leading zero, parameters repeated, unknown or with a
-// value they do not take, an unknown extension) and 13.12 (headers whose
-// first acceptable offer is not the first, over one or several lines, and a
-// quoted value).
-//
-// A server that declines compression fails sections 12 and 13 (Autobahn
-// grades it UNIMPLEMENTED). Where it accepts, its answer must be a valid
-// acceptance of one of the offers (RFC 7692, sections 5 and 7): known
-// parameters only, once each, windows 8–15 without leading zeros,
-// server_no_context_takeover and server_max_window_bits answered when
-// offered (with no larger window), client_max_window_bits only when
-// offered. The client then keeps to the agreement: it compresses every
-// message with compress/flate, keeps its context between messages unless
-// the answer or its own offer rules that out, and under a client window
-// below 2^15 compresses each window-sized piece afresh, so that no
-// back-reference reaches farther. What the server sends must inflate
-// under the agreement: RSV1 on the first frame only, no back-reference
-// farther than the agreed window (checked by walking the DEFLATE stream,
-// which compress/flate does not report), none into earlier messages after
-// server_no_context_takeover. The server may send any message
-// uncompressed.
-//
-// Autobahn sends 1000 messages in every case of sections 12 and 13, about
-// 11 GB in all, which takes many minutes even on loopback. The driver
-// sends the real sizes but scales the counts: a case sends at most
-// messageBudget (32 KiB) in all, so 1000 messages of 16 bytes, 512 of 64,
-// 128 of 256, and so on down to 2 of 16 KiB and above, never fewer than 2,
-// so that every case still carries context from one message to the next.
-// Sections 12 and 13 then take under 2 s against a local server, and
-// 15–30 s when server and driver run under the race detector on two busy
-// cores (compress/flate is slow when instrumented).
-//
-// Use it from a test that starts the server under test:
-//
-//	func TestAutobahn(t *testing.T) {
-//		defer wstest.VerifyNone(t)
-//		srv := httptest.NewServer(echoHandler) // echoes every message, compresses
-//		defer srv.Close()
-//		wstest.Run(t, srv.Listener.Addr().String(), "/ws", wstest.Cases())
-//	}
-//
-// Run runs each case as a subtest named by its ID, so one case or section
-// can be picked with go test -run 'TestAutobahn/6.4' and the like, and
-// Cases(6, 7) selects sections: Cases(1, 2, 3, 4, 5, 6, 7, 10) all but the
-// compression cases, for a server that does not compress. Case.Check runs one case and returns its
-// outcome as an error, for callers that grade it themselves. The 247
-// cases of sections 1–7 and 10 take about a second against a local server,
-// race detector included.
-//
-// RawConn, obtained from Dial, is the client the cases use: it performs the
-// opening handshake itself and then writes frames exactly as given
-// (reserved bits, reserved opcodes, any fragmentation, a single frame cut
-// into pieces) and reads frames without interpreting them. Dial's extra
-// headers carry the extension offers, RawConn.Response the answer.
-//
-// VerifyNone and VerifyTestMain check that a test left no goroutines
-// running, in the manner of go.uber.org/goleak but with no dependency.
+// This package holds the one piece most of them need: Echo, the event
+// handler of a server (or client) under test. The module is never
+// published: only modules of this repository import it, from their tests
+// and from test-only modules (adapters/NAME/test), so that no published
+// module requires it.
 package wstest

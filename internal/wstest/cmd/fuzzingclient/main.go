@@ -1,4 +1,4 @@
-// Command fuzzingclient runs the conformance cases of package wstest
+// Command fuzzingclient runs the cases of package conformance
 // against a WebSocket echo server started separately, as Autobahn's
 // fuzzingclient does:
 //
@@ -26,7 +26,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/gwsgo/gws/internal/wstest"
+	"github.com/gwsgo/gws/internal/wstest/conformance"
 )
 
 func main() {
@@ -41,7 +41,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	addr := fs.String("addr", "127.0.0.1:9001", "host:port of the echo server under test")
 	path := fs.String("path", "/", "request path of the WebSocket endpoint")
 	spec := fs.String("cases", "1-7,10,12,13", "sections, ranges of sections and case ID prefixes to run, comma-separated")
-	parallel := fs.Int("parallel", 4, "cases run at once, each on its own connection")
+	parallel := fs.Int("parallel", conformance.Parallel, "cases run at once, each on its own connection")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -61,7 +61,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if err := errs[i]; err != nil {
 			failed++
 			status, reason = "FAILED", oneLine(err.Error())
-			if errors.Is(err, wstest.ErrNonStrict) {
+			if errors.Is(err, conformance.ErrNonStrict) {
 				status = "NON-STRICT"
 			}
 		}
@@ -76,7 +76,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // checkAll runs the cases, parallel at a time, and returns their outcomes
 // in the cases' order.
-func checkAll(cases []wstest.Case, addr, path string, parallel int) []error {
+func checkAll(cases []conformance.Case, addr, path string, parallel int) []error {
 	errs := make([]error, len(cases))
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
@@ -93,7 +93,7 @@ func checkAll(cases []wstest.Case, addr, path string, parallel int) []error {
 
 // selectCases returns the cases the -cases value names, in Autobahn's
 // order, each once.
-func selectCases(spec string) ([]wstest.Case, error) {
+func selectCases(spec string) ([]conformance.Case, error) {
 	var sections []int
 	var prefixes []string
 	for item := range strings.SplitSeq(spec, ",") {
@@ -118,9 +118,9 @@ func selectCases(spec string) ([]wstest.Case, error) {
 		}
 		prefixes = append(prefixes, item)
 	}
-	var picked []wstest.Case
+	var picked []conformance.Case
 	matched := map[string]bool{}
-	for _, c := range wstest.Cases() {
+	for _, c := range conformance.Cases() {
 		take := false
 		for _, s := range sections {
 			take = take || c.Section() == s

@@ -6,10 +6,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gwsgo/gws/internal/wstest"
+	"github.com/gwsgo/gws/internal/wstest/conformance"
 )
 
-func ids(cs []wstest.Case) []string {
+func ids(cs []conformance.Case) []string {
 	var out []string
 	for _, c := range cs {
 		out = append(out, c.ID)
@@ -18,14 +18,14 @@ func ids(cs []wstest.Case) []string {
 }
 
 func TestSelectCases(t *testing.T) {
-	all := ids(wstest.Cases())
+	all := ids(conformance.Cases())
 	for spec, want := range map[string][]string{
 		"1-7,10,12,13":  all,
 		"13,1-7,12,10":  all, // Autobahn's order whatever the spec's
 		"10":            {"10.1.1"},
 		"6.4":           {"6.4.1", "6.4.2", "6.4.3", "6.4.4"},
 		"12.1.1, 1.1.1": {"1.1.1", "12.1.1"},
-		"7.1.1,7":       ids(wstest.Cases(7)), // each once
+		"7.1.1,7":       ids(conformance.Cases(7)), // each once
 	} {
 		got, err := selectCases(spec)
 		if err != nil {

@@ -1,7 +1,7 @@
 // Command fuzzingserver plays Autobahn's fuzzing server for a WebSocket
 // client started separately: it speaks the standard protocol
 // (/getCaseCount, /runCase?case=N&agent=A, /updateReports?agent=A) and runs
-// the cases of package wstest from the server's end, sections 1 to 7, 9,
+// the cases of package conformance from the server's end, sections 1 to 7, 9,
 // 10, 12 and 13.
 //
 //	go run ./internal/wstest/cmd/fuzzingserver -addr 127.0.0.1:9001 &
@@ -24,7 +24,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gwsgo/gws/internal/wstest"
+	"github.com/gwsgo/gws/internal/wstest/conformance"
+	"github.com/gwsgo/gws/internal/wstest/fuzzserver"
 )
 
 func main() {
@@ -51,7 +52,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fuzzingserver: %v\n", err)
 		return 2
 	}
-	s := wstest.NewFuzzingServer(ln, append(wstest.Cases(), wstest.PerformanceCases(*scale)...))
+	s := fuzzserver.New(ln, append(conformance.Cases(), conformance.PerformanceCases(*scale)...))
 	fmt.Fprintf(stdout, "listening %s\n", s.URL())
 	results := waitForAgent(s, *agent, *timeout)
 	// The client asks for /updateReports after its last case: let it.
@@ -63,7 +64,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if r.Err != nil {
 			failed++
 			status, reason = "FAILED", strings.Join(strings.Fields(r.Err.Error()), " ")
-			if errors.Is(r.Err, wstest.ErrNotRun) {
+			if errors.Is(r.Err, fuzzserver.ErrNotRun) {
 				status = "NOT RUN"
 			}
 		}
@@ -78,13 +79,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // waitForAgent polls until agent has an outcome for every case, or timeout
 // passes, and returns the outcomes.
-func waitForAgent(s *wstest.FuzzingServer, agent string, timeout time.Duration) []wstest.CaseResult {
+func waitForAgent(s *fuzzserver.Server, agent string, timeout time.Duration) []fuzzserver.CaseResult {
 	deadline := time.Now().Add(timeout)
 	for {
 		results := s.Results(agent)
 		done := true
 		for _, r := range results {
-			done = done && !errors.Is(r.Err, wstest.ErrNotRun)
+			done = done && !errors.Is(r.Err, fuzzserver.ErrNotRun)
 		}
 		if done || time.Now().After(deadline) {
 			return results

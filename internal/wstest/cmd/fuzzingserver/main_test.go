@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gwsgo/gws/internal/wstest"
+	"github.com/gwsgo/gws/internal/wstest/leak"
 )
 
-func TestMain(m *testing.M) { wstest.VerifyTestMain(m) }
+func TestMain(m *testing.M) { leak.VerifyTestMain(m) }
 
 // TestAgainstGwsClient builds this command and the gws client testee
 // (examples/autobahn-client), runs them as separate processes, and expects

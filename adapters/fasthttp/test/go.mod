@@ -1,0 +1,22 @@
+module github.com/gwsgo/gws/adapters/fasthttp/test
+
+go 1.26.0
+
+require (
+	github.com/gwsgo/gws/adapters/fasthttp v0.0.0
+	github.com/gwsgo/gws/core v0.0.0
+	github.com/gwsgo/gws/internal/wstest v0.0.0
+	github.com/valyala/fasthttp v1.78.0
+)
+
+require (
+	github.com/klauspost/compress v1.20.3 // indirect
+	github.com/molecule-man/go-brrr v1.3.1 // indirect
+	github.com/valyala/bytebufferpool v1.0.0 // indirect
+)
+
+replace github.com/gwsgo/gws/adapters/fasthttp => ..
+
+replace github.com/gwsgo/gws/core => ../../../core
+
+replace github.com/gwsgo/gws/internal/wstest => ../../../internal/wstest

@@ -1,0 +1,5 @@
+package leak
+
+import "testing"
+
+func TestMain(m *testing.M) { VerifyTestMain(m) }

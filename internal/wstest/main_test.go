@@ -1,5 +1,0 @@
-package wstest
-
-import "testing"
-
-func TestMain(m *testing.M) { VerifyTestMain(m) }

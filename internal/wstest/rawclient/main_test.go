@@ -1,0 +1,9 @@
+package rawclient
+
+import (
+	"testing"
+
+	"github.com/gwsgo/gws/internal/wstest/leak"
+)
+
+func TestMain(m *testing.M) { leak.VerifyTestMain(m) }
