@@ -13,10 +13,10 @@ import (
 	"time"
 
 	gws "github.com/gwsgo/gws/core"
-	"github.com/gwsgo/gws/internal/wstest"
+	"github.com/gwsgo/gws/internal/wstest/leak"
 )
 
-func TestMain(m *testing.M) { wstest.VerifyTestMain(m) }
+func TestMain(m *testing.M) { leak.VerifyTestMain(m) }
 
 // TestSeedProgram builds the seed README's quick start, main.go here, which
 // is the seed's text with only its import line changed, and runs its chat
