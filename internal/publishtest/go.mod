@@ -1,0 +1,3 @@
+module github.com/gwsgo/gws/internal/publishtest
+
+go 1.26
