@@ -1,6 +1,6 @@
 // Command autobahn-client is gws's client as the testee of an Autobahn
 // fuzzing server: Autobahn|Testsuite's own (wstest -m fuzzingserver) or
-// the project's wstest.FuzzingServer. It asks the server how many cases
+// the project's fuzzserver.Server. It asks the server how many cases
 // there are, runs each one, echoing every message back, and asks the
 // server to update its reports.
 //

@@ -17,7 +17,7 @@ const bigMessageTimeout = 60 * time.Second
 // of every size (9.3, 9.4), large messages written in small chops (9.5,
 // 9.6), and many small messages sent one after the other, each waiting
 // for its echo (9.7, 9.8). They run against a server with Run or against
-// a client with FuzzingServer.
+// a client with CheckClient (package fuzzserver serves them so).
 //
 // With scale 1 they are Autobahn's: messages of up to 16 MiB and 1000
 // round trips. A larger scale divides every message size and count by it

@@ -2,6 +2,7 @@
 // manner of go.uber.org/goleak but with no dependency: VerifyNone at the
 // end of a test, VerifyTestMain (or VerifyTestMainIgnoring, for packages
 // whose dependencies keep goroutines of their own) as a package's
-// TestMain. Every package of the repository whose tests open connections
-// uses one of them.
+// TestMain. The tests of this repository that open connections use it,
+// except those of core and of the published modules' own packages, which
+// cannot require this module and make a narrower check of their own.
 package leak

@@ -1,6 +1,6 @@
-// Command fuzzingclient runs the cases of package conformance
-// against a WebSocket echo server started separately, as Autobahn's
-// fuzzingclient does:
+// Command fuzzingclient runs the cases of package conformance against a
+// WebSocket echo server started separately, as Autobahn's fuzzingclient
+// does:
 //
 //	go run ./examples/echo -addr 127.0.0.1:9001 -compress &
 //	go run ./internal/wstest/cmd/fuzzingclient -addr 127.0.0.1:9001

@@ -1,8 +1,8 @@
 // Command fuzzingserver plays Autobahn's fuzzing server for a WebSocket
 // client started separately: it speaks the standard protocol
-// (/getCaseCount, /runCase?case=N&agent=A, /updateReports?agent=A) and runs
-// the cases of package conformance from the server's end, sections 1 to 7, 9,
-// 10, 12 and 13.
+// (/getCaseCount, /runCase?case=N&agent=A, /updateReports?agent=A) and
+// runs the cases of package conformance from the server's end, sections 1
+// to 7, 9, 10, 12 and 13.
 //
 //	go run ./internal/wstest/cmd/fuzzingserver -addr 127.0.0.1:9001 &
 //	go run ./examples/autobahn-client -url ws://127.0.0.1:9001 -agent gws
