@@ -28,10 +28,6 @@ func startFuzzingServer(t *testing.T, cases []conformance.Case) *Server {
 	return s
 }
 
-// testeeOptions are those of a client under Autobahn's test: messages of
-// up to 16 MiB in section 9, permessage-deflate in sections 12 and 13.
-var testeeOptions = &gws.ClientOptions{ReadMaxPayloadSize: 64 << 20, HandshakeTimeout: 5 * time.Second, CompressEnabled: true}
-
 // runTestee runs case n (1-based) with the gws client and handler h.
 func runTestee(t *testing.T, s *Server, n int, agent string, h gws.EventHandler, opts *gws.ClientOptions) {
 	t.Helper()
@@ -42,31 +38,6 @@ func runTestee(t *testing.T, s *Server, n int, agent string, h gws.EventHandler,
 		return
 	}
 	<-c.Context.Done()
-}
-
-// TestFuzzingServerGWSClient runs every case of sections 1 to 7, 9 (scaled
-// down), 10, 12 and 13 against gws's client, four at a time.
-func TestFuzzingServerGWSClient(t *testing.T) {
-	cases := append(conformance.Cases(), conformance.PerformanceCases(64)...)
-	s := startFuzzingServer(t, cases)
-	sem := make(chan struct{}, conformance.Parallel)
-	var wg sync.WaitGroup
-	for i := range cases {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			runTestee(t, s, i+1, "gws", wstest.Echo{}, testeeOptions)
-		})
-	}
-	wg.Wait()
-	s.Close() // waits for the server's end of every case
-	for _, r := range s.Results("gws") {
-		t.Run(r.Case.ID, func(t *testing.T) {
-			if r.Err != nil {
-				t.Errorf("case %s: %s\nexpected: %s\ngot: %v", r.Case.ID, r.Case.Desc, r.Case.Expect, r.Err)
-			}
-		})
-	}
 }
 
 // recvFirst is a client's handler that keeps the first message.
