@@ -4,11 +4,8 @@ go 1.26.0
 
 replace github.com/gwsgo/gws/core => ../../core
 
-replace github.com/gwsgo/gws/internal/wstest => ../../internal/wstest
-
 require (
 	github.com/gwsgo/gws/core v0.0.0
-	github.com/gwsgo/gws/internal/wstest v0.0.0
 	github.com/labstack/echo/v5 v5.4.6
 )
 

@@ -6,13 +6,10 @@ replace github.com/gwsgo/gws/core => ../../core
 
 replace github.com/gwsgo/gws/adapters/fasthttp => ../fasthttp
 
-replace github.com/gwsgo/gws/internal/wstest => ../../internal/wstest
-
 require (
 	github.com/gofiber/fiber/v3 v3.1.0
 	github.com/gwsgo/gws/adapters/fasthttp v0.0.0
 	github.com/gwsgo/gws/core v0.0.0
-	github.com/gwsgo/gws/internal/wstest v0.0.0
 )
 
 require (

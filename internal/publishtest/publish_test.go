@@ -17,7 +17,8 @@ const version = "v1.0.0"
 // (in a copy of the repository), publishes them into a module proxy on
 // disk, and builds the README's programs in fresh modules outside the
 // repository with GOWORK=off: the quick start, and each router's line of
-// "Mounting gws" in a main of its own, each module requiring only core and
+// "Mounting gws" (net/http, Gin, Echo v4 and v5, Fiber v2 and v3,
+// fasthttp) in a main of its own, each module requiring only core and
 // that router's adapter at the released version, as go get would write
 // it. So a go.mod that names a module no user can download (a test-only
 // one, or one missing from the release) fails here, as does a README
@@ -30,7 +31,7 @@ const version = "v1.0.0"
 // versions of gws never reach the real one, and builds with -trimpath, so
 // that the build cache still serves the routers' packages across runs:
 // about 20 s when the build cache is warm, a few minutes when it is cold
-// (the five routers and their dependencies are compiled once).
+// (the routers and their dependencies are compiled once).
 func TestOutsideUser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the go command on fresh modules")

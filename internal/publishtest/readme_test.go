@@ -49,7 +49,7 @@ func main() {
 	router.Run("127.0.0.1:3000")
 }
 `},
-	{"Echo", "adapters/echo", `package main
+	{"Echo v4", "adapters/echo", `package main
 
 import (
 	gwsecho "github.com/gwsgo/gws/adapters/echo"
@@ -64,11 +64,41 @@ func main() {
 	e.Start("127.0.0.1:3000")
 }
 `},
-	{"Fiber", "adapters/fiber", `package main
+	{"Echo v5", "adapters/echov5", `package main
+
+import (
+	gwsechov5 "github.com/gwsgo/gws/adapters/echov5"
+	gws "github.com/gwsgo/gws/core"
+	"github.com/labstack/echo/v5"
+)
+
+func main() {
+	upgrader, handler := &gws.Upgrader{}, gws.NopHandler{}
+	e := echo.New()
+	LINE
+	e.Start("127.0.0.1:3000")
+}
+`},
+	{"Fiber v2", "adapters/fiber", `package main
 
 import (
 	"github.com/gofiber/fiber/v2"
 	gwsfiber "github.com/gwsgo/gws/adapters/fiber"
+	gws "github.com/gwsgo/gws/core"
+)
+
+func main() {
+	upgrader, handler := &gws.Upgrader{}, gws.NopHandler{}
+	app := fiber.New()
+	LINE
+	app.Listen("127.0.0.1:3000")
+}
+`},
+	{"Fiber v3", "adapters/fiberv3", `package main
+
+import (
+	"github.com/gofiber/fiber/v3"
+	gwsfiberv3 "github.com/gwsgo/gws/adapters/fiberv3"
 	gws "github.com/gwsgo/gws/core"
 )
 

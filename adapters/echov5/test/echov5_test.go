@@ -1,4 +1,4 @@
-package gwsechov5_test
+package test
 
 import (
 	"context"
@@ -14,11 +14,14 @@ import (
 	gwsechov5 "github.com/gwsgo/gws/adapters/echov5"
 	gws "github.com/gwsgo/gws/core"
 	"github.com/gwsgo/gws/internal/wstest"
+	"github.com/gwsgo/gws/internal/wstest/conformance"
+	"github.com/gwsgo/gws/internal/wstest/leak"
+	"github.com/gwsgo/gws/internal/wstest/routertest"
 	"github.com/labstack/echo/v5"
 	"github.com/labstack/echo/v5/middleware"
 )
 
-func TestMain(m *testing.M) { wstest.VerifyTestMain(m) }
+func TestMain(m *testing.M) { leak.VerifyTestMain(m) }
 
 // newEcho returns an Echo instance with the RequestLogger, Recover, CORS
 // and Gzip middleware in its chain, as a production service has them; the
@@ -38,10 +41,10 @@ func newEcho(log io.Writer) *echo.Echo {
 var browserHeader = http.Header{"Accept-Encoding": {"gzip, deflate, br"}, "Origin": {"http://app.example"}}
 
 func TestHandler(t *testing.T) {
-	var log wstest.SyncBuffer
+	var log routertest.SyncBuffer
 	e := newEcho(&log)
-	e.GET("/ws", gwsechov5.Handler(&gws.Upgrader{CheckOrigin: wstest.AnyOrigin}, wstest.Probe{}))
-	wstest.CheckUpgrade(t, wstest.ServeHTTP(t, e), "/ws", browserHeader)
+	e.GET("/ws", gwsechov5.Handler(&gws.Upgrader{CheckOrigin: routertest.AnyOrigin}, routertest.Probe{}))
+	routertest.CheckUpgrade(t, routertest.ServeHTTP(t, e), "/ws", browserHeader)
 	if !log.Await(5*time.Second, `"status":101`) {
 		t.Fatalf("RequestLogger did not log the upgrade as 101: %q", log.String())
 	}
@@ -49,16 +52,16 @@ func TestHandler(t *testing.T) {
 
 func TestMiddleware(t *testing.T) {
 	e := newEcho(io.Discard)
-	e.Use(gwsechov5.Middleware(&gws.Upgrader{CheckOrigin: wstest.AnyOrigin}, wstest.Probe{}))
+	e.Use(gwsechov5.Middleware(&gws.Upgrader{CheckOrigin: routertest.AnyOrigin}, routertest.Probe{}))
 	e.GET("/chat", func(c *echo.Context) error { return c.String(http.StatusOK, strings.Repeat("page ", 100)) })
-	wstest.CheckSharedPath(t, wstest.ServeHTTP(t, e), "/chat", strings.Repeat("page ", 100), browserHeader)
+	routertest.CheckSharedPath(t, routertest.ServeHTTP(t, e), "/chat", strings.Repeat("page ", 100), browserHeader)
 }
 
 func TestRejectedOrigin(t *testing.T) {
-	var log wstest.SyncBuffer
+	var log routertest.SyncBuffer
 	e := newEcho(&log)
-	e.GET("/ws", gwsechov5.Handler(&gws.Upgrader{}, wstest.Probe{})) // same-origin check
-	if body := wstest.CheckRejectedOrigin(t, wstest.ServeHTTP(t, e), "/ws"); body != "websocket: request origin not allowed\n" {
+	e.GET("/ws", gwsechov5.Handler(&gws.Upgrader{}, routertest.Probe{})) // same-origin check
+	if body := routertest.CheckRejectedOrigin(t, routertest.ServeHTTP(t, e), "/ws"); body != "websocket: request origin not allowed\n" {
 		t.Fatalf("403 body %q: Echo's error handler wrote over the answer", body)
 	}
 	if !log.Await(5*time.Second, `"status":403`, "origin not allowed") {
@@ -70,7 +73,7 @@ func TestRejectedOrigin(t *testing.T) {
 // upgrade does not have Echo's error handler answer on the connection that
 // has left net/http: the RequestLogger still logs 101, with the error.
 func TestErrorAfterUpgrade(t *testing.T) {
-	var log wstest.SyncBuffer
+	var log routertest.SyncBuffer
 	e := newEcho(&log)
 	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c *echo.Context) error {
@@ -80,8 +83,8 @@ func TestErrorAfterUpgrade(t *testing.T) {
 			return errors.New("audit trail unavailable")
 		}
 	})
-	e.GET("/ws", gwsechov5.Handler(&gws.Upgrader{CheckOrigin: wstest.AnyOrigin}, wstest.Probe{}))
-	wstest.CheckEcho(t, wstest.MustDial(t, wstest.ServeHTTP(t, e), "/ws", nil), "still open")
+	e.GET("/ws", gwsechov5.Handler(&gws.Upgrader{CheckOrigin: routertest.AnyOrigin}, routertest.Probe{}))
+	routertest.CheckEcho(t, routertest.MustDial(t, routertest.ServeHTTP(t, e), "/ws", nil), "still open")
 	if !log.Await(5*time.Second, `"status":101`, "audit trail unavailable") {
 		t.Fatalf("RequestLogger did not log 101 with the error: %q", log.String())
 	}
@@ -99,14 +102,14 @@ func TestOpaqueWriter(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			res.ResponseWriter = wstest.OpaqueWriter{W: res.ResponseWriter}
+			res.ResponseWriter = routertest.OpaqueWriter{W: res.ResponseWriter}
 			err = next(c)
 			errs <- err
 			return err
 		}
 	})
-	e.GET("/ws", gwsechov5.Handler(&gws.Upgrader{CheckOrigin: wstest.AnyOrigin}, wstest.Probe{}))
-	wstest.CheckHandshakeStatus(t, wstest.ServeHTTP(t, e), "/ws", nil, http.StatusInternalServerError)
+	e.GET("/ws", gwsechov5.Handler(&gws.Upgrader{CheckOrigin: routertest.AnyOrigin}, routertest.Probe{}))
+	routertest.CheckHandshakeStatus(t, routertest.ServeHTTP(t, e), "/ws", nil, http.StatusInternalServerError)
 	var he *gws.HandshakeError
 	if err := <-errs; !errors.As(err, &he) || he.StatusCode != http.StatusInternalServerError || !errors.Is(err, http.ErrNotSupported) {
 		t.Fatalf("error %v is not a 500 *gws.HandshakeError wrapping http.ErrNotSupported", err)
@@ -116,9 +119,9 @@ func TestOpaqueWriter(t *testing.T) {
 func TestPanicInCheckOrigin(t *testing.T) {
 	e := newEcho(io.Discard)
 	u := &gws.Upgrader{CheckOrigin: func(*gws.Request) bool { panic("broken check") }}
-	e.GET("/ws", gwsechov5.Handler(u, wstest.Probe{}))
+	e.GET("/ws", gwsechov5.Handler(u, routertest.Probe{}))
 	// The Recover middleware's answer.
-	wstest.CheckHandshakeStatus(t, wstest.ServeHTTP(t, e), "/ws", nil, http.StatusInternalServerError)
+	routertest.CheckHandshakeStatus(t, routertest.ServeHTTP(t, e), "/ws", nil, http.StatusInternalServerError)
 }
 
 // TestRouterValues checks that route parameters, request context values
@@ -130,7 +133,7 @@ func TestRouterValues(t *testing.T) {
 		return func(c *echo.Context) error {
 			user := c.Request().Header.Get("X-User")
 			c.Set("user", user)
-			c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), wstest.ContextKey("user"), user)))
+			c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), routertest.ContextKey("user"), user)))
 			return next(c)
 		}
 	})
@@ -140,11 +143,11 @@ func TestRouterValues(t *testing.T) {
 		room, _ := r.Storage.Get("param:room")
 		return room == "lobby" && user == "alice"
 	}}
-	e.GET("/rooms/:room/ws", gwsechov5.Handler(u, wstest.Probe{}))
+	e.GET("/rooms/:room/ws", gwsechov5.Handler(u, routertest.Probe{}))
 	e.GET("/rooms/:room", func(c *echo.Context) error {
 		return c.String(http.StatusOK, fmt.Sprintf("%s in %s", c.Get("user"), c.Param("room")))
 	})
-	wstest.CheckRouterValues(t, wstest.ServeHTTP(t, e), "/rooms/lobby/ws", "/rooms/attic", "%s in attic",
+	routertest.CheckRouterValues(t, routertest.ServeHTTP(t, e), "/rooms/lobby/ws", "/rooms/attic", "%s in attic",
 		map[string]string{"get user": "alice", "get param:room": "lobby", "ctx user": "alice"})
 }
 
@@ -156,6 +159,6 @@ func TestContextOutsideHandshake(t *testing.T) {
 
 func TestConformanceSmoke(t *testing.T) {
 	e := newEcho(io.Discard)
-	e.GET("/*", gwsechov5.Handler(&gws.Upgrader{CheckOrigin: wstest.AnyOrigin}, wstest.Echo{}))
-	wstest.Run(t, wstest.ServeHTTP(t, e), "/", wstest.Cases(1, 2, 5, 7))
+	e.GET("/*", gwsechov5.Handler(&gws.Upgrader{CheckOrigin: routertest.AnyOrigin}, wstest.Echo{}))
+	conformance.Run(t, routertest.ServeHTTP(t, e), "/", conformance.Cases(1, 2, 5, 7))
 }

@@ -1,4 +1,4 @@
-package gwsfiberv3_test
+package test
 
 import (
 	"context"
@@ -18,10 +18,13 @@ import (
 	gwsfiberv3 "github.com/gwsgo/gws/adapters/fiberv3"
 	gws "github.com/gwsgo/gws/core"
 	"github.com/gwsgo/gws/internal/wstest"
+	"github.com/gwsgo/gws/internal/wstest/conformance"
+	"github.com/gwsgo/gws/internal/wstest/leak"
+	"github.com/gwsgo/gws/internal/wstest/routertest"
 )
 
 func TestMain(m *testing.M) {
-	wstest.VerifyTestMainIgnoring(m, slices.Concat(wstest.FasthttpGoroutines,
+	leak.VerifyTestMainIgnoring(m, slices.Concat(leak.FasthttpGoroutines,
 		[]string{"github.com/gofiber/fiber/v3/middleware/logger.New"})...) // its clock for ${time}
 }
 
@@ -51,7 +54,7 @@ func serve(t *testing.T, app *fiber.App) string {
 	listen := func(ln net.Listener) error {
 		return app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true})
 	}
-	return wstest.Serve(t, nil, listen, app.Shutdown)
+	return routertest.Serve(t, nil, listen, app.Shutdown)
 }
 
 // browserHeader is what a browser adds to a WebSocket handshake and what
@@ -59,11 +62,11 @@ func serve(t *testing.T, app *fiber.App) string {
 var browserHeader = http.Header{"Accept-Encoding": {"gzip, deflate, br"}}
 
 func TestHandler(t *testing.T) {
-	var log wstest.SyncBuffer
+	var log routertest.SyncBuffer
 	app := newApp(&log)
-	u := &gws.Upgrader{CheckOrigin: wstest.AnyOrigin}
-	app.Get("/ws", gwsfiberv3.Handler(u, wstest.Probe{}))
-	wstest.CheckUpgrade(t, serve(t, app), "/ws", browserHeader)
+	u := &gws.Upgrader{CheckOrigin: routertest.AnyOrigin}
+	app.Get("/ws", gwsfiberv3.Handler(u, routertest.Probe{}))
+	routertest.CheckUpgrade(t, serve(t, app), "/ws", browserHeader)
 	if !logged(&log, 101, "GET", "/ws") {
 		t.Fatalf("logger did not log the upgrade: %q", log.String())
 	}
@@ -71,20 +74,20 @@ func TestHandler(t *testing.T) {
 
 func TestMiddleware(t *testing.T) {
 	app := newApp(io.Discard)
-	u := &gws.Upgrader{CheckOrigin: wstest.AnyOrigin}
-	app.Use("/chat", gwsfiberv3.Middleware(u, wstest.Probe{}))
+	u := &gws.Upgrader{CheckOrigin: routertest.AnyOrigin}
+	app.Use("/chat", gwsfiberv3.Middleware(u, routertest.Probe{}))
 	// Long enough for the compress middleware to compress the page that
 	// shares its path with the socket.
 	page := strings.Repeat("page ", 100)
 	app.Get("/chat", func(c fiber.Ctx) error { return c.SendString(page) })
-	wstest.CheckSharedPath(t, serve(t, app), "/chat", page, browserHeader)
+	routertest.CheckSharedPath(t, serve(t, app), "/chat", page, browserHeader)
 }
 
 func TestRejectedOrigin(t *testing.T) {
-	var log wstest.SyncBuffer
+	var log routertest.SyncBuffer
 	app := newApp(&log)
-	app.Get("/ws", gwsfiberv3.Handler(&gws.Upgrader{}, wstest.Probe{})) // same-origin check
-	wstest.CheckRejectedOrigin(t, serve(t, app), "/ws")
+	app.Get("/ws", gwsfiberv3.Handler(&gws.Upgrader{}, routertest.Probe{})) // same-origin check
+	routertest.CheckRejectedOrigin(t, serve(t, app), "/ws")
 	if !logged(&log, 403, "GET", "/ws") {
 		t.Fatalf("logger did not log the rejection: %q", log.String())
 	}
@@ -93,9 +96,9 @@ func TestRejectedOrigin(t *testing.T) {
 func TestPanicInCheckOrigin(t *testing.T) {
 	app := newApp(io.Discard)
 	u := &gws.Upgrader{CheckOrigin: func(*gws.Request) bool { panic("broken check") }}
-	app.Get("/ws", gwsfiberv3.Handler(u, wstest.Probe{}))
+	app.Get("/ws", gwsfiberv3.Handler(u, routertest.Probe{}))
 	// The recover middleware's answer.
-	wstest.CheckHandshakeStatus(t, serve(t, app), "/ws", nil, http.StatusInternalServerError)
+	routertest.CheckHandshakeStatus(t, serve(t, app), "/ws", nil, http.StatusInternalServerError)
 }
 
 // TestRouterValues checks that Locals (set both ways Fiber v3 offers),
@@ -109,7 +112,7 @@ func TestRouterValues(t *testing.T) {
 		user := c.Get("X-User") // points into fasthttp's request buffer
 		c.Locals("user", user)
 		fiber.Locals(c, "role", []byte("admin"))
-		c.SetContext(context.WithValue(c.Context(), wstest.ContextKey("user"), user))
+		c.SetContext(context.WithValue(c.Context(), routertest.ContextKey("user"), user))
 		return c.Next()
 	})
 	u := &gws.Upgrader{CheckOrigin: func(r *gws.Request) bool {
@@ -118,16 +121,16 @@ func TestRouterValues(t *testing.T) {
 		c, _ := r.RouterContext.(fiber.Ctx)
 		return room == "lobby" && user == "alice" && c != nil && c.Params("room") == "lobby"
 	}}
-	app.Get("/rooms/:room/ws", gwsfiberv3.Handler(u, wstest.Probe{}))
+	app.Get("/rooms/:room/ws", gwsfiberv3.Handler(u, routertest.Probe{}))
 	app.Get("/rooms/:room", func(c fiber.Ctx) error {
 		return c.SendString(fmt.Sprintf("%s in %s", c.Locals("user"), c.Params("room")))
 	})
-	wstest.CheckRouterValues(t, serve(t, app), "/rooms/lobby/ws", "/rooms/attic", "%s in attic",
+	routertest.CheckRouterValues(t, serve(t, app), "/rooms/lobby/ws", "/rooms/attic", "%s in attic",
 		map[string]string{"get user": "alice", "get role": fmt.Sprint([]byte("admin")), "get param:room": "lobby", "ctx user": "alice"})
 }
 
 func TestConformanceSmoke(t *testing.T) {
 	app := newApp(io.Discard)
-	app.Get("/*", gwsfiberv3.Handler(&gws.Upgrader{CheckOrigin: wstest.AnyOrigin}, wstest.Echo{}))
-	wstest.Run(t, serve(t, app), "/", wstest.Cases(1, 2, 5, 7))
+	app.Get("/*", gwsfiberv3.Handler(&gws.Upgrader{CheckOrigin: routertest.AnyOrigin}, wstest.Echo{}))
+	conformance.Run(t, serve(t, app), "/", conformance.Cases(1, 2, 5, 7))
 }

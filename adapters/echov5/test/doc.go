@@ -1,0 +1,7 @@
+// Package test holds the tests of gwsechov5 that use the repository's
+// shared test machinery (internal/wstest): the conformance cases, the
+// checks every router adapter passes, the goroutine-leak check. It is a
+// module of its own that is never published, so that the adapter's go.mod
+// names only core and Echo v5: whoever fetches the adapter fetches nothing
+// its tests need. The adapter's runnable examples stay in the adapter.
+package test
