@@ -17,7 +17,7 @@ import (
 
 	gws "github.com/gwsgo/gws/core"
 	"github.com/gwsgo/gws/core/rooms"
-	"github.com/gwsgo/gws/internal/wstest"
+	"github.com/gwsgo/gws/internal/wstest/rawclient"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )
@@ -95,7 +95,7 @@ func TestMetrics(t *testing.T) {
 	// request that is no handshake. Refused by the chat itself, before gws
 	// sees them, and so not counted: no name, and POST.
 	for _, h := range []http.Header{{"Origin": {"http://evil.example"}}, {"Sec-WebSocket-Version": {"8"}}} {
-		if c, _, err := wstest.Dial(addr, "/ws?name=mallory", h); err == nil {
+		if c, _, err := rawclient.Dial(addr, "/ws?name=mallory", h); err == nil {
 			c.Close()
 			t.Fatalf("%v: upgraded", h)
 		}
@@ -214,7 +214,7 @@ func TestMetrics(t *testing.T) {
 		if name == "dave" {
 			r.c.Close()
 		} else {
-			r.c.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpText, Payload: []byte{0xff}})
+			r.c.WriteFrame(rawclient.Frame{Fin: true, Opcode: rawclient.OpText, Payload: []byte{0xff}})
 		}
 		r.waitGone()
 		for _, m := range []*member{alice, bob2} {
@@ -405,7 +405,7 @@ type rawMember struct {
 	t      *testing.T
 	name   string
 	tr     *traffic
-	c      *wstest.RawConn
+	c      *rawclient.Conn
 	silent bool
 	paused atomic.Bool
 	// keepalive, closed by resume, stops the pongs of a pause.
@@ -419,7 +419,7 @@ type rawMember struct {
 // joinRaw connects a raw user; the one named silent never answers.
 func joinRaw(t *testing.T, addr, name string, tr *traffic) *rawMember {
 	t.Helper()
-	c, _, err := wstest.Dial(addr, "/ws?name="+url.QueryEscape(name), nil)
+	c, _, err := rawclient.Dial(addr, "/ws?name="+url.QueryEscape(name), nil)
 	if err != nil {
 		t.Fatalf("%s joining: %v", name, err)
 	}
@@ -444,14 +444,14 @@ func (r *rawMember) read() {
 			return
 		}
 		switch f.Opcode {
-		case wstest.OpPing:
+		case rawclient.OpPing:
 			if r.silent {
 				continue
 			}
-			r.c.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpPong, Payload: f.Payload})
-		case wstest.OpClose:
-			r.c.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpClose, Payload: f.Payload[:min(2, len(f.Payload))]})
-		case wstest.OpText:
+			r.c.WriteFrame(rawclient.Frame{Fin: true, Opcode: rawclient.OpPong, Payload: f.Payload})
+		case rawclient.OpClose:
+			r.c.WriteFrame(rawclient.Frame{Fin: true, Opcode: rawclient.OpClose, Payload: f.Payload[:min(2, len(f.Payload))]})
+		case rawclient.OpText:
 			r.tr.received(f.Payload)
 			var e envelope
 			json.Unmarshal(f.Payload, &e)
@@ -477,7 +477,7 @@ func (r *rawMember) pause() {
 			case <-r.keepalive:
 				return
 			case <-t.C:
-				r.c.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpPong})
+				r.c.WriteFrame(rawclient.Frame{Fin: true, Opcode: rawclient.OpPong})
 			}
 		}
 	})
@@ -495,7 +495,7 @@ func (r *rawMember) resume() {
 func (r *rawMember) say(to, text string) {
 	r.t.Helper()
 	b, _ := json.Marshal(envelope{To: to, Message: text})
-	if err := r.c.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpText, Payload: b}); err != nil {
+	if err := r.c.WriteFrame(rawclient.Frame{Fin: true, Opcode: rawclient.OpText, Payload: b}); err != nil {
 		r.t.Fatalf("%s: %v", r.name, err)
 	}
 	r.tr.sent(b)

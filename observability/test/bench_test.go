@@ -10,7 +10,8 @@ import (
 	"testing"
 
 	gws "github.com/gwsgo/gws/core"
-	"github.com/gwsgo/gws/internal/wstest"
+	"github.com/gwsgo/gws/internal/wstest/rawclient"
+	"github.com/gwsgo/gws/internal/wstest/routertest"
 	gwsotel "github.com/gwsgo/gws/observability/otel"
 	gwsprom "github.com/gwsgo/gws/observability/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,7 +44,7 @@ func BenchmarkEchoMetrics(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				addr := wstest.ServeHTTP(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				addr := routertest.ServeHTTP(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					u.Upgrade(context.Background(), w, r, echo{})
 				}))
 				benchmarkEcho(b, addr, size)
@@ -68,7 +69,7 @@ func benchmarkEcho(b *testing.B, addr string, size int) {
 	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
 		b.Fatalf("handshake: %v %v", resp, err)
 	}
-	req := wstest.AppendFrame(nil, wstest.Frame{Fin: true, Opcode: wstest.OpBinary, Payload: make([]byte, size)})
+	req := rawclient.AppendFrame(nil, rawclient.Frame{Fin: true, Opcode: rawclient.OpBinary, Payload: make([]byte, size)})
 	reply := make([]byte, len(req)-4) // the server's frame has no masking key
 	roundTrip := func() {
 		if _, err := nc.Write(req); err != nil {

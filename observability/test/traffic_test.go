@@ -16,7 +16,9 @@ import (
 	"time"
 
 	gws "github.com/gwsgo/gws/core"
-	"github.com/gwsgo/gws/internal/wstest"
+	"github.com/gwsgo/gws/internal/wstest/leak"
+	"github.com/gwsgo/gws/internal/wstest/rawclient"
+	"github.com/gwsgo/gws/internal/wstest/routertest"
 	gwsotel "github.com/gwsgo/gws/observability/otel"
 	gwsprom "github.com/gwsgo/gws/observability/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,7 +30,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
-func TestMain(m *testing.M) { wstest.VerifyTestMain(m) }
+func TestMain(m *testing.M) { leak.VerifyTestMain(m) }
 
 // wait bounds every read, so a silent server fails the test instead of
 // hanging it.
@@ -111,14 +113,14 @@ func TestSameTrafficBothExporters(t *testing.T) {
 	mux.HandleFunc("/opaque", func(w http.ResponseWriter, r *http.Request) {
 		u.Upgrade(context.Background(), opaqueWriter{w}, r, srv)
 	})
-	addr := wstest.ServeHTTP(t, mux)
+	addr := routertest.ServeHTTP(t, mux)
 	var tl tally
 
 	// Refused: one of each reason but 503, which comes with the shutdown.
 	refuse(t, addr, "/ws", http.Header{"Sec-WebSocket-Version": {"8"}}, http.StatusUpgradeRequired)
 	refuse(t, addr, "/ws", http.Header{"Origin": {"http://elsewhere.example"}}, http.StatusForbidden)
 	refuse(t, addr, "/opaque", nil, http.StatusInternalServerError)
-	if status, _ := wstest.HTTPGet(t, "http://"+addr+"/ws", nil); status != http.StatusBadRequest {
+	if status, _ := routertest.HTTPGet(t, "http://"+addr+"/ws", nil); status != http.StatusBadRequest {
 		t.Fatalf("plain GET: %d, want 400", status)
 	}
 	resp, err := http.Post("http://"+addr+"/ws", "text/plain", strings.NewReader("hi"))
@@ -143,7 +145,7 @@ func TestSameTrafficBothExporters(t *testing.T) {
 	// that is not UTF-8.
 	slow := rawDial(t, addr, &tl)
 	const floodSize = 400
-	slow.send(wstest.OpText, []byte(fmt.Sprint("flood:", floodSize)))
+	slow.send(rawclient.OpText, []byte(fmt.Sprint("flood:", floodSize)))
 	var dropped int64
 	select {
 	case dropped = <-srv.flooded:
@@ -153,7 +155,7 @@ func TestSameTrafficBothExporters(t *testing.T) {
 	for range floodSize - dropped {
 		slow.next()
 	}
-	if err := slow.c.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpText, Payload: []byte{0xff}}); err != nil {
+	if err := slow.c.WriteFrame(rawclient.Frame{Fin: true, Opcode: rawclient.OpText, Payload: []byte{0xff}}); err != nil {
 		t.Fatal(err)
 	}
 	slow.expectClose(1007)
@@ -161,7 +163,7 @@ func TestSameTrafficBothExporters(t *testing.T) {
 	// A silent peer, dropped by the heartbeat; a peer that drops TCP.
 	silent := rawDial(t, addr, &tl)
 	gone := rawDial(t, addr, &tl)
-	gone.send(wstest.OpText, []byte("bye"))
+	gone.send(rawclient.OpText, []byte("bye"))
 	gone.next()
 	gone.c.Close()
 	silent.readToEnd()
@@ -225,7 +227,7 @@ func TestSameTrafficBothExporters(t *testing.T) {
 
 func refuse(t *testing.T, addr, path string, h http.Header, status int) {
 	t.Helper()
-	c, resp, err := wstest.Dial(addr, path, h)
+	c, resp, err := rawclient.Dial(addr, path, h)
 	if err == nil {
 		c.Close()
 		t.Fatalf("%s %v: upgraded, want %d", path, h, status)
@@ -398,12 +400,12 @@ func (c *client) waitClosed(t *testing.T) {
 type rawClient struct {
 	t  *testing.T
 	tl *tally
-	c  *wstest.RawConn
+	c  *rawclient.Conn
 }
 
 func rawDial(t *testing.T, addr string, tl *tally) *rawClient {
 	t.Helper()
-	c, _, err := wstest.Dial(addr, "/ws", nil)
+	c, _, err := rawclient.Dial(addr, "/ws", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,9 +413,9 @@ func rawDial(t *testing.T, addr string, tl *tally) *rawClient {
 	return &rawClient{t: t, tl: tl, c: c}
 }
 
-func (r *rawClient) send(op wstest.Opcode, p []byte) {
+func (r *rawClient) send(op rawclient.Opcode, p []byte) {
 	r.t.Helper()
-	if err := r.c.WriteFrame(wstest.Frame{Fin: true, Opcode: op, Payload: p}); err != nil {
+	if err := r.c.WriteFrame(rawclient.Frame{Fin: true, Opcode: op, Payload: p}); err != nil {
 		r.t.Fatal(err)
 	}
 	r.tl.sent(p)
@@ -421,7 +423,7 @@ func (r *rawClient) send(op wstest.Opcode, p []byte) {
 
 // next reads the next message, counting it, and answers the pings that
 // come before it.
-func (r *rawClient) next() wstest.Frame {
+func (r *rawClient) next() rawclient.Frame {
 	r.t.Helper()
 	for {
 		f, err := r.c.ReadFrame(wait)
@@ -429,9 +431,9 @@ func (r *rawClient) next() wstest.Frame {
 			r.t.Fatal(err)
 		}
 		switch f.Opcode {
-		case wstest.OpPing:
-			r.c.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpPong, Payload: f.Payload})
-		case wstest.OpText, wstest.OpBinary:
+		case rawclient.OpPing:
+			r.c.WriteFrame(rawclient.Frame{Fin: true, Opcode: rawclient.OpPong, Payload: f.Payload})
+		case rawclient.OpText, rawclient.OpBinary:
 			r.tl.received(f.Payload)
 			return f
 		default:
@@ -449,7 +451,7 @@ func (r *rawClient) readToEnd() {
 		if errors.Is(err, io.EOF) {
 			return
 		}
-		if err != nil || f.Opcode != wstest.OpPing {
+		if err != nil || f.Opcode != rawclient.OpPing {
 			r.t.Fatalf("a %v frame, %v; want pings, then the end", f.Opcode, err)
 		}
 	}
@@ -463,13 +465,13 @@ func (r *rawClient) expectClose(code uint16) {
 		if err != nil {
 			r.t.Fatalf("waiting for close %d: %v", code, err)
 		}
-		if f.Opcode == wstest.OpClose {
+		if f.Opcode == rawclient.OpClose {
 			if len(f.Payload) < 2 || uint16(f.Payload[0])<<8|uint16(f.Payload[1]) != code {
 				r.t.Fatalf("close %x, want %d", f.Payload, code)
 			}
 			return
 		}
-		if f.Opcode != wstest.OpPing {
+		if f.Opcode != rawclient.OpPing {
 			r.t.Fatalf("a %v frame while waiting for close %d", f.Opcode, code)
 		}
 	}

@@ -6,7 +6,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/gwsgo/gws/internal/wstest"
+	"github.com/gwsgo/gws/internal/wstest/leak"
+	"github.com/gwsgo/gws/internal/wstest/routertest"
 )
 
 // wait bounds every read, so a silent server fails the test.
@@ -14,16 +15,16 @@ const wait = 5 * time.Second
 
 func TestMain(m *testing.M) {
 	gin.SetMode(gin.TestMode)
-	wstest.VerifyTestMain(m)
+	leak.VerifyTestMain(m)
 }
 
 // TestRequestContextReachesHandlers checks that a value Gin middleware
 // put in the request's context reaches the connection's OnOpen through
 // socket.Context, as an otelgin span would.
 func TestRequestContextReachesHandlers(t *testing.T) {
-	addr := wstest.ServeHTTP(t, newRouter())
+	addr := routertest.ServeHTTP(t, newRouter())
 	for header, want := range map[string]string{"trace-4bf92f35": "hello, alice (request trace-4bf92f35)", "": "hello, alice (request req-1)"} {
-		c := wstest.MustDial(t, addr, "/ws?name=alice", http.Header{"X-Request-Id": {header}})
+		c := routertest.MustDial(t, addr, "/ws?name=alice", http.Header{"X-Request-Id": {header}})
 		f, err := c.ReadFrame(wait)
 		if err != nil {
 			t.Fatal(err)
@@ -31,7 +32,7 @@ func TestRequestContextReachesHandlers(t *testing.T) {
 		if got := string(f.Payload); got != want {
 			t.Errorf("X-Request-ID %q: greeted with %q, want %q", header, got, want)
 		}
-		if got := wstest.RoundTrip(t, c, "echo"); got != "echo" {
+		if got := routertest.RoundTrip(t, c, "echo"); got != "echo" {
 			t.Errorf("echo: %q", got)
 		}
 	}
