@@ -18,7 +18,8 @@ import (
 	gwshttp "github.com/gwsgo/gws/adapters/nethttp"
 	gws "github.com/gwsgo/gws/core"
 	"github.com/gwsgo/gws/core/rooms"
-	"github.com/gwsgo/gws/internal/wstest"
+	"github.com/gwsgo/gws/internal/wstest/leak"
+	"github.com/gwsgo/gws/internal/wstest/rawclient"
 )
 
 // childEnv names the broker a child process runs a node on (see TestMain).
@@ -29,7 +30,7 @@ func TestMain(m *testing.M) {
 		runChild(url)
 		return
 	}
-	wstest.VerifyTestMain(m)
+	leak.VerifyTestMain(m)
 }
 
 // node is one server of the cluster: a Hub on its own broker connection,
@@ -207,7 +208,7 @@ func startChild(t *testing.T, b broker) (string, *os.Process) {
 type user struct {
 	t      *testing.T
 	name   string
-	c      *wstest.RawConn
+	c      *rawclient.Conn
 	in     chan string
 	mu     sync.Mutex
 	closed []byte // the close frame's payload, once it came
@@ -215,7 +216,7 @@ type user struct {
 
 func connect(t *testing.T, addr, name string) *user {
 	t.Helper()
-	c, _, err := wstest.Dial(addr, "/ws?name="+name, nil)
+	c, _, err := rawclient.Dial(addr, "/ws?name="+name, nil)
 	if err != nil {
 		t.Fatalf("%s connecting to %s: %v", name, addr, err)
 	}
@@ -230,13 +231,13 @@ func connect(t *testing.T, addr, name string) *user {
 				return
 			}
 			switch f.Opcode {
-			case wstest.OpText:
+			case rawclient.OpText:
 				u.in <- string(f.Payload)
-			case wstest.OpClose:
+			case rawclient.OpClose:
 				u.mu.Lock()
 				u.closed = f.Payload
 				u.mu.Unlock()
-				c.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpClose, Payload: f.Payload[:min(2, len(f.Payload))]})
+				c.WriteFrame(rawclient.Frame{Fin: true, Opcode: rawclient.OpClose, Payload: f.Payload[:min(2, len(f.Payload))]})
 			}
 		}
 	}()
@@ -249,7 +250,7 @@ func connect(t *testing.T, addr, name string) *user {
 
 func (u *user) send(s string) {
 	u.t.Helper()
-	if err := u.c.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpText, Payload: []byte(s)}); err != nil {
+	if err := u.c.WriteFrame(rawclient.Frame{Fin: true, Opcode: rawclient.OpText, Payload: []byte(s)}); err != nil {
 		u.t.Fatalf("%s sending %q: %v", u.name, s, err)
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gwsgo/gws/internal/wstest"
+	"github.com/gwsgo/gws/internal/wstest/nodejs"
 )
 
 // TestClusterFromNode runs cluster/cluster.mjs: three chat processes, as
@@ -23,7 +23,7 @@ import (
 // and waits out the presence timeout of a killed node (about 7 s) on each
 // broker.
 func TestClusterFromNode(t *testing.T) {
-	node, dir := wstest.NodePackage(t, "cluster", "the chat cluster check (Node.js ws)")
+	node, dir := nodejs.Package(t, "cluster", "the chat cluster check (Node.js ws)")
 	bin := t.TempDir()
 	goBuild(t, filepath.Join(bin, "chat"), ".")
 	goBuild(t, filepath.Join(bin, "nats-server"), "github.com/nats-io/nats-server/v2")
@@ -40,7 +40,7 @@ func TestClusterFromNode(t *testing.T) {
 			continue
 		}
 		t.Run(broker, func(t *testing.T) {
-			wstest.RunNodeScript(t, node, dir, 4*time.Minute, "cluster.mjs",
+			nodejs.RunScript(t, node, dir, 4*time.Minute, "cluster.mjs",
 				"--chat", filepath.Join(bin, "chat"), "--broker", broker, "--server", servers[broker])
 		})
 	}

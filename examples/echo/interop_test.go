@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gwsgo/gws/internal/wstest"
+	"github.com/gwsgo/gws/internal/wstest/nodejs"
 )
 
 // TestInterop runs interop/ws_client.mjs against the echo server on every
@@ -63,7 +64,7 @@ func TestInterop(t *testing.T) {
 				if mode.compress {
 					args = append(args, "--compress")
 				}
-				wstest.RunNodeScript(t, node, dir, 90*time.Second, "ws_client.mjs", append(args, "ws://"+ln.Addr().String()+"/interop")...)
+				nodejs.RunScript(t, node, dir, 90*time.Second, "ws_client.mjs", append(args, "ws://"+ln.Addr().String()+"/interop")...)
 			})
 		}
 	}
@@ -73,5 +74,5 @@ func TestInterop(t *testing.T) {
 // with its locked dependencies installed.
 func interopClient(t *testing.T) (node, dir string) {
 	t.Helper()
-	return wstest.NodePackage(t, "interop", "the ws (Node.js) interop check")
+	return nodejs.Package(t, "interop", "the ws (Node.js) interop check")
 }

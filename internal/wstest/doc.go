@@ -12,12 +12,14 @@
 //   - leak: the goroutine-leak check every test that opens connections
 //     ends with;
 //   - browser: headless Chromium driven over the DevTools protocol;
+//   - nodejs: Node.js packages installed and their scripts run, for the
+//     checks against Node's ws;
 //   - routertest: the probes and checks every router adapter's tests
 //     share.
 //
 // This package holds the one piece most of them need: Echo, the event
 // handler of a server (or client) under test. The module is never
 // published: only modules of this repository import it, from their tests
-// and from test-only modules (adapters/NAME/test), so that no published
-// module requires it.
+// and from test-only modules (adapters/NAME/test, brokers/test,
+// observability/test), so that no published module requires it.
 package wstest

@@ -1,4 +1,4 @@
-package wstest
+package nodejs
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// NodePackage returns the node binary and a temporary folder holding a
+// Package returns the node binary and a temporary folder holding a
 // copy of the Node.js package in dir (its package.json, package-lock.json
 // and scripts; node_modules aside) with its locked dependencies installed
 // by npm ci, so that a test never writes into the source tree; npm's own
@@ -21,7 +21,7 @@ import (
 // check in messages. Without node and npm the test skips, except under
 // CI=true, where it fails: a CI machine without them would otherwise pass
 // without checking.
-func NodePackage(t testing.TB, dir, what string) (node, work string) {
+func Package(t testing.TB, dir, what string) (node, work string) {
 	t.Helper()
 	node, nodeErr := exec.LookPath("node")
 	npm, npmErr := exec.LookPath("npm")
@@ -66,11 +66,11 @@ func NodePackage(t testing.TB, dir, what string) (node, work string) {
 
 var nodeSummary = regexp.MustCompile(`^(\d+) passed, (\d+) failed$`)
 
-// RunNodeScript runs script in dir with node and args, for up to timeout,
+// RunScript runs script in dir with node and args, for up to timeout,
 // and fails t on every line it prints that starts with "FAIL ", on a last
 // line other than "N passed, M failed" with N > 0 and M = 0, and on a
 // non-zero exit. It logs every line when the run failed or with -v.
-func RunNodeScript(t testing.TB, node, dir string, timeout time.Duration, script string, args ...string) {
+func RunScript(t testing.TB, node, dir string, timeout time.Duration, script string, args ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
