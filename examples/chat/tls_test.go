@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/gwsgo/gws/internal/wstest"
+	"github.com/gwsgo/gws/internal/wstest/rawclient"
+	"github.com/gwsgo/gws/internal/wstest/routertest"
 )
 
 // TestTLSHTTP2 runs the chat as `GODEBUG=http2xconnect=1 go run
@@ -13,14 +14,14 @@ import (
 // shutdown ends both sockets (an HTTP/2 WebSocket holds its handler,
 // which http.Server.Shutdown waits for).
 func TestTLSHTTP2(t *testing.T) {
-	if !wstest.XConnect(t, true) {
+	if !routertest.XConnect(t, true) {
 		return
 	}
 	*useTLS = true
 	defer func() { *useTLS = false }()
 	addr, stop := startChat(t)
 
-	h2, err := wstest.DialH2(addr)
+	h2, err := rawclient.DialH2(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +34,7 @@ func TestTLSHTTP2(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := alice.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpText, Payload: []byte(`{"to": "", "message": "hi over HTTP/2"}`)}); err != nil {
+	if err := alice.WriteFrame(rawclient.Frame{Fin: true, Opcode: rawclient.OpText, Payload: []byte(`{"to": "", "message": "hi over HTTP/2"}`)}); err != nil {
 		t.Fatal(err)
 	}
 	for {
@@ -47,14 +48,14 @@ func TestTLSHTTP2(t *testing.T) {
 	}
 	stopped := make(chan error, 1)
 	go func() { stopped <- stop() }()
-	for _, c := range []*wstest.RawConn{alice, bob} {
+	for _, c := range []*rawclient.Conn{alice, bob} {
 		for {
 			f, err := c.ReadFrame(wait)
 			if err != nil {
 				t.Fatalf("no close 1001 at shutdown: %v", err)
 			}
-			if f.Opcode == wstest.OpClose {
-				c.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpClose, Payload: f.Payload[:2]})
+			if f.Opcode == rawclient.OpClose {
+				c.WriteFrame(rawclient.Frame{Fin: true, Opcode: rawclient.OpClose, Payload: f.Payload[:2]})
 				if code := int(f.Payload[0])<<8 | int(f.Payload[1]); code != 1001 {
 					t.Errorf("closed with %d at shutdown, want 1001", code)
 				}

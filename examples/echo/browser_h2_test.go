@@ -9,7 +9,8 @@ import (
 	"time"
 
 	gws "github.com/gwsgo/gws/core"
-	"github.com/gwsgo/gws/internal/wstest"
+	"github.com/gwsgo/gws/internal/wstest/browser"
+	"github.com/gwsgo/gws/internal/wstest/routertest"
 )
 
 // TestBrowserH2 loads the page of `GODEBUG=http2xconnect=1 go run
@@ -24,11 +25,11 @@ import (
 // self-signed certificate through DevTools (Security.setIgnoreCertificateErrors),
 // as --ignore-certificate-errors-spki-list does from the command line.
 func TestBrowserH2(t *testing.T) {
-	if !wstest.XConnect(t, true) {
+	if !routertest.XConnect(t, true) {
 		return
 	}
-	browser := wstest.FindChromium(t, "WebSockets over HTTP/2 with the echo server")
-	chromium := wstest.LaunchChromium(t, browser)
+	chromiumPath := browser.FindChromium(t, "WebSockets over HTTP/2 with the echo server")
+	chromium := browser.LaunchChromium(t, chromiumPath)
 	chromium.MustCall(t, "", "Security.setIgnoreCertificateErrors", map[string]any{"ignore": true}, nil)
 	for _, name := range h2Routers {
 		for _, compress := range []bool{true, false} {
@@ -73,7 +74,7 @@ func TestBrowserH2(t *testing.T) {
 // checkBrowserH2 opens the page at url in a tab, then a socket of the
 // test's own from it, and checks what it echoes. It returns the address
 // the server served the page to.
-func checkBrowserH2(t *testing.T, chromium *wstest.Chromium, url string, compress bool) string {
+func checkBrowserH2(t *testing.T, chromium *browser.Chromium, url string, compress bool) string {
 	t.Helper()
 	p := chromium.OpenTab(t, url)
 	p.WaitFor(t, `document.getElementById("log").textContent.includes("echo: hello")`, "the page's own socket to echo")

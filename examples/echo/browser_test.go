@@ -252,7 +252,7 @@ func checkBrowserEcho(t *testing.T, chromium *browser.Chromium, tap *wireTap, co
 
 // checkPageClose closes the page's socket with 1000 and checks that the
 // close was clean.
-func checkPageClose(t *testing.T, p *wstest.Tab) {
+func checkPageClose(t *testing.T, p *browser.Tab) {
 	t.Helper()
 	var closed struct {
 		Code     int

@@ -11,6 +11,9 @@ import (
 	gws "github.com/gwsgo/gws/core"
 	"github.com/gwsgo/gws/examples/internal/devcert"
 	"github.com/gwsgo/gws/internal/wstest"
+	"github.com/gwsgo/gws/internal/wstest/conformance"
+	"github.com/gwsgo/gws/internal/wstest/nodejs"
+	"github.com/gwsgo/gws/internal/wstest/routertest"
 )
 
 // h2Routers are the routers that serve WebSockets over HTTP/2: those on
@@ -66,7 +69,7 @@ func startTLSEcho(t *testing.T, serve server, u *gws.Upgrader) *countingListener
 // it on each router that runs on net/http: sections 1–7 and 10, and with
 // -compress 12 and 13.
 func TestConformanceH2(t *testing.T) {
-	if !wstest.XConnect(t, true) {
+	if !routertest.XConnect(t, true) {
 		return
 	}
 	for _, name := range h2Routers {
@@ -89,7 +92,7 @@ func TestConformanceH2(t *testing.T) {
 				var proto atomic.Int64
 				u.CheckOrigin = func(r *gws.Request) bool { proto.Store(int64(r.ProtoMajor)); return true }
 				ln := startTLSEcho(t, routers[name], u)
-				wstest.RunH2(t, ln.Addr().String(), "/", wstest.Cases(mode.sections...))
+				conformance.RunH2(t, ln.Addr().String(), "/", conformance.Cases(mode.sections...))
 				// 0 when -run selected no case of the run.
 				if p := proto.Load(); p != 0 && p != 2 {
 					t.Errorf("the cases came over HTTP/%d", p)
@@ -108,17 +111,17 @@ func TestConformanceH2(t *testing.T) {
 // script needs no package; without node and npm the test skips, except
 // under CI=true, where it fails.
 func TestInteropH2(t *testing.T) {
-	if !wstest.XConnect(t, true) {
+	if !routertest.XConnect(t, true) {
 		return
 	}
-	node, dir := wstest.NodePackage(t, "interop", "the Node.js HTTP/2 check")
+	node, dir := nodejs.Package(t, "interop", "the Node.js HTTP/2 check")
 	for _, name := range h2Routers {
 		t.Run(name, func(t *testing.T) {
 			u := newUpgrader()
 			var proto atomic.Int64
 			u.CheckOrigin = func(r *gws.Request) bool { proto.Store(int64(r.ProtoMajor)); return true }
 			ln := startTLSEcho(t, routers[name], u)
-			wstest.RunNodeScript(t, node, dir, 90*time.Second, "h2_client.mjs", "https://"+ln.Addr().String()+"/interop")
+			nodejs.RunScript(t, node, dir, 90*time.Second, "h2_client.mjs", "https://"+ln.Addr().String()+"/interop")
 			if p := proto.Load(); p != 2 {
 				t.Errorf("the client's socket came over HTTP/%d", p)
 			}

@@ -89,7 +89,7 @@ func (c Case) CheckClient(nc net.Conn, br *bufio.Reader, header http.Header, acc
 		return err
 	}
 	end := newServerEnd(nc, br)
-	s := &session{c: rawclient.NewConn(end, bufio.NewReaderSize(end, 64<<10))}
+	s := &session{c: rawclient.NewConn(end, bufio.NewReaderSize(end, 64<<10), nil)}
 	if a != nil {
 		s.deflate = newDeflater(a)
 		defer s.deflate.release()

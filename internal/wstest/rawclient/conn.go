@@ -28,11 +28,15 @@ type Conn struct {
 }
 
 // NewConn returns a Conn on nc, whose opening handshake was done
-// elsewhere, reading through br, which may already hold bytes read past
-// the handshake. Its Response is nil. The conformance driver uses it to
-// play its cases from the server's end of a connection.
-func NewConn(nc net.Conn, br *bufio.Reader) *Conn {
-	return &Conn{conn: nc, br: br}
+// elsewhere and answered with resp (nil when there is none to show);
+// br, if not nil, holds what was read of nc past the handshake. An HTTP/2
+// stream (H2Conn.Dial) and the server's end of a connection that plays
+// the cases against a client (conformance.Case.CheckClient) are Conns so.
+func NewConn(nc net.Conn, br *bufio.Reader, resp *http.Response) *Conn {
+	if br == nil {
+		br = bufio.NewReader(nc)
+	}
+	return &Conn{conn: nc, br: br, resp: resp}
 }
 
 // Response returns the server's handshake response; its headers carry

@@ -8,6 +8,8 @@
 // pieces written apart, bytes that are no frame at all), always masked as
 // a client must, and reads frames without interpreting them: control
 // frames, fragments and close frames come back as they arrived, with a
-// flag on frames the server masked. The conformance cases, the adapters'
-// tests and the examples' tests speak to servers through it.
+// flag on frames the server masked. DialH2 opens an HTTP/2 connection on
+// which each Dial is a WebSocket on a stream of its own (RFC 8441), with
+// the same Conn. The conformance cases, the adapters' tests and the
+// examples' tests speak to servers through it.
 package rawclient

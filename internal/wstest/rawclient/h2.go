@@ -1,4 +1,4 @@
-package wstest
+package rawclient
 
 import (
 	"bytes"
@@ -9,21 +9,15 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
-	"strings"
 	"sync"
-	"testing"
 	"time"
-
-	gws "github.com/gwsgo/gws/core"
 )
 
 // WebSockets over HTTP/2 (RFC 8441) for the cases: H2Conn is one HTTP/2
 // connection on which each Dial opens a WebSocket as a stream, by an
-// extended CONNECT, with the same RawConn the cases use over TCP.
+// extended CONNECT, with the same Conn the cases use over TCP.
 //
 // net/http's HTTP/2 client can send extended CONNECT, but
 // Transport.RoundTrip and ClientConn.RoundTrip refuse the ":protocol"
@@ -47,18 +41,18 @@ func DialH2(addr string) (*H2Conn, error) {
 	d := &net.Dialer{Timeout: handshakeTimeout}
 	tc, err := tls.DialWithDialer(d, "tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
 	if err != nil {
-		return nil, fmt.Errorf("wstest: dial HTTP/2: %w", err)
+		return nil, fmt.Errorf("rawclient: dial HTTP/2: %w", err)
 	}
 	if p := tc.ConnectionState().NegotiatedProtocol; p != "h2" {
 		tc.Close()
-		return nil, fmt.Errorf("wstest: dial HTTP/2: server chose protocol %q, not h2", p)
+		return nil, fmt.Errorf("rawclient: dial HTTP/2: server chose protocol %q, not h2", p)
 	}
 	t := &http.Transport{}
 	t.CloseIdleConnections() // sets up the Transport's HTTP/2 client
 	next := t.TLSNextProto["h2"]
 	if next == nil {
 		tc.Close()
-		return nil, errors.New("wstest: dial HTTP/2: net/http's HTTP/2 client is out of reach (Transport.TLSNextProto has no h2)")
+		return nil, errors.New("rawclient: dial HTTP/2: net/http's HTTP/2 client is out of reach (Transport.TLSNextProto has no h2)")
 	}
 	return &H2Conn{tc: tc, rt: next(addr, tc), addr: addr}, nil
 }
@@ -79,13 +73,13 @@ func (h *H2Conn) Close() error {
 // with :protocol websocket and Sec-WebSocket-Version 13, and extraHeader
 // added as Dial adds it over TCP. It fails unless the server answers 200;
 // the response is returned whenever one came.
-func (h *H2Conn) Dial(path string, extraHeader http.Header) (*RawConn, *http.Response, error) {
+func (h *H2Conn) Dial(path string, extraHeader http.Header) (*Conn, *http.Response, error) {
 	if path == "" {
 		path = "/"
 	}
 	u, err := url.ParseRequestURI(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("wstest: extended CONNECT: %w", err)
+		return nil, nil, fmt.Errorf("rawclient: extended CONNECT: %w", err)
 	}
 	u.Scheme, u.Host = "https", h.addr
 	ctx, cancel := context.WithCancel(context.Background())
@@ -112,22 +106,22 @@ func (h *H2Conn) Dial(path string, extraHeader http.Header) (*RawConn, *http.Res
 	timer.Stop()
 	if err != nil {
 		cancel()
-		return nil, nil, fmt.Errorf("wstest: extended CONNECT: %w", err)
+		return nil, nil, fmt.Errorf("rawclient: extended CONNECT: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		cancel()
 		resp.Body.Close()
-		return nil, resp, fmt.Errorf("wstest: extended CONNECT: status %q, want 200", resp.Status)
+		return nil, resp, fmt.Errorf("rawclient: extended CONNECT: status %q, want 200", resp.Status)
 	}
 	s := &stream{body: resp.Body, pw: pw, cancel: cancel, tc: h.tc, chunks: make(chan []byte), done: make(chan struct{})}
 	h.mu.Lock()
 	h.streams = append(h.streams, s)
 	h.mu.Unlock()
 	go s.pump()
-	return NewRawConn(s, nil, resp), resp, nil
+	return NewConn(s, nil, resp), resp, nil
 }
 
-// stream is an HTTP/2 stream as the net.Conn under a RawConn. Reads come
+// stream is an HTTP/2 stream as the net.Conn under a Conn. Reads come
 // through a goroutine, so that a read deadline returns a timeout and
 // leaves the stream usable, as on TCP, which the cases that wait for
 // silence need. A write deadline that passes breaks the stream.
@@ -241,102 +235,3 @@ func (s *stream) SetWriteDeadline(t time.Time) error {
 
 func (s *stream) LocalAddr() net.Addr  { return s.tc.LocalAddr() }
 func (s *stream) RemoteAddr() net.Addr { return s.tc.RemoteAddr() }
-
-// CheckH2 runs the case on a new stream of h for path, as Check does over
-// TCP.
-func (c Case) CheckH2(h *H2Conn, path string) error {
-	return c.check(func(header http.Header) (*RawConn, *http.Response, error) { return h.Dial(path, header) })
-}
-
-// RunH2 is Run over HTTP/2: every case runs on its own stream of one
-// HTTP/2 connection to the HTTPS server at addr.
-func RunH2(t *testing.T, addr, path string, cases []Case) {
-	t.Helper()
-	h, err := DialH2(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	run(t, cases, func(c Case) error { return c.CheckH2(h, path) })
-}
-
-// XConnect makes a test run with net/http's extended CONNECT on (GODEBUG
-// http2xconnect=1) or off. net/http reads the setting from the
-// environment once, when the process starts (with os.Getenv: a //go:debug
-// line has no effect, and the go command refuses it as unknown), so a
-// process cannot change it for itself. When this one has the wrong
-// setting, XConnect runs the test again in a child process of the same
-// test binary with the setting changed, fails the test if the child
-// fails, and returns false: the caller returns at once. It returns true
-// when the test should run in this process.
-func XConnect(t *testing.T, on bool) bool {
-	t.Helper()
-	godebug := os.Getenv("GODEBUG")
-	if strings.Contains(godebug, "http2xconnect=1") == on {
-		return true
-	}
-	var kept []string
-	for s := range strings.SplitSeq(godebug, ",") {
-		if s != "" && !strings.HasPrefix(s, "http2xconnect=") {
-			kept = append(kept, s)
-		}
-	}
-	if on {
-		kept = append(kept, "http2xconnect=1")
-	}
-	setting := "GODEBUG=" + strings.Join(kept, ",")
-	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1")
-	cmd.Env = append(os.Environ(), setting)
-	out, err := cmd.CombinedOutput()
-	if err != nil || !bytes.Contains(out, []byte("--- PASS: "+t.Name())) {
-		t.Fatalf("in a child process with %s: %v\n%s", setting, err, out)
-	}
-	if testing.Verbose() {
-		t.Logf("passed in a child process with %s:\n%s", setting, out)
-	} else {
-		t.Logf("passed in a child process with %s", setting)
-	}
-	return false
-}
-
-// ServeH2 serves h over HTTPS with HTTP/2, configured by cfg (nil for
-// net/http's defaults), on a loopback port until t ends, and returns its
-// address. The cleanup shuts u down before the server: an HTTP/2
-// WebSocket holds its handler, which http.Server waits for.
-func ServeH2(t testing.TB, u *gws.Upgrader, h http.Handler, cfg *http.HTTP2Config) string {
-	t.Helper()
-	srv := httptest.NewUnstartedServer(h)
-	srv.EnableHTTP2 = true
-	srv.Config.HTTP2 = cfg
-	srv.StartTLS()
-	t.Cleanup(func() {
-		u.Shutdown(context.Background())
-		srv.Close()
-	})
-	return srv.Listener.Addr().String()
-}
-
-// CheckH2Echo opens a stream to path on a new HTTP/2 connection to addr,
-// checks that msgs echo and that a close 1000 is answered and the stream
-// then ended.
-func CheckH2Echo(t testing.TB, addr, path string, msgs ...string) {
-	t.Helper()
-	h2, err := DialH2(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h2.Close()
-	c, _, err := h2.Dial(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	CheckEcho(t, c, msgs...)
-	c.WriteFrame(Frame{Fin: true, Opcode: OpClose, Payload: []byte{0x03, 0xe8}})
-	if f, err := c.ReadFrame(5 * time.Second); err != nil || f.Opcode != OpClose {
-		t.Fatalf("close echo: %+v %v", f, err)
-	}
-	if err := c.WaitClosed(5 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-}

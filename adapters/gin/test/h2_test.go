@@ -1,4 +1,4 @@
-package gwsgin_test
+package test
 
 import (
 	"net/http"
@@ -8,7 +8,8 @@ import (
 	"github.com/gin-gonic/gin"
 	gwsgin "github.com/gwsgo/gws/adapters/gin"
 	gws "github.com/gwsgo/gws/core"
-	"github.com/gwsgo/gws/internal/wstest"
+	"github.com/gwsgo/gws/internal/wstest/rawclient"
+	"github.com/gwsgo/gws/internal/wstest/routertest"
 )
 
 // TestHTTP2 opens WebSockets as HTTP/2 streams (RFC 8441) through Gin.
@@ -18,26 +19,26 @@ import (
 // CONNECT as well as GET; on a GET-only route Gin answers the CONNECT
 // 404 before any adapter code runs.
 func TestHTTP2(t *testing.T) {
-	if !wstest.XConnect(t, true) {
+	if !routertest.XConnect(t, true) {
 		return
 	}
-	var log wstest.SyncBuffer
-	u := &gws.Upgrader{CheckOrigin: wstest.AnyOrigin}
+	var log routertest.SyncBuffer
+	u := &gws.Upgrader{CheckOrigin: routertest.AnyOrigin}
 	r := newRouter(&log)
-	r.Use(gwsgin.Middleware(u, wstest.Probe{}))
+	r.Use(gwsgin.Middleware(u, routertest.Probe{}))
 	r.GET("/", func(c *gin.Context) { c.String(http.StatusOK, "page") })
-	wstest.CheckH2Echo(t, wstest.ServeH2(t, u, r, nil), "/", "hello", strings.Repeat("x", 70000))
+	routertest.CheckH2Echo(t, routertest.ServeH2(t, u, r, nil), "/", "hello", strings.Repeat("x", 70000))
 
-	u = &gws.Upgrader{CheckOrigin: wstest.AnyOrigin}
+	u = &gws.Upgrader{CheckOrigin: routertest.AnyOrigin}
 	r = newRouter(&log)
-	r.Match([]string{http.MethodGet, http.MethodConnect}, "/ws", gwsgin.Handler(u, wstest.Probe{}))
-	r.GET("/get-only", gwsgin.Handler(u, wstest.Probe{}))
-	addr := wstest.ServeH2(t, u, r, nil)
-	wstest.CheckH2Echo(t, addr, "/ws", "hello")
+	r.Match([]string{http.MethodGet, http.MethodConnect}, "/ws", gwsgin.Handler(u, routertest.Probe{}))
+	r.GET("/get-only", gwsgin.Handler(u, routertest.Probe{}))
+	addr := routertest.ServeH2(t, u, r, nil)
+	routertest.CheckH2Echo(t, addr, "/ws", "hello")
 	if !strings.Contains(log.String(), "| 200 |") {
 		t.Errorf("Logger did not log the HTTP/2 WebSocket as 200: %q", log.String())
 	}
-	h2, err := wstest.DialH2(addr)
+	h2, err := rawclient.DialH2(addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package gwsechov5_test
+package test
 
 import (
 	"net/http"
@@ -8,7 +8,8 @@ import (
 
 	gwsechov5 "github.com/gwsgo/gws/adapters/echov5"
 	gws "github.com/gwsgo/gws/core"
-	"github.com/gwsgo/gws/internal/wstest"
+	"github.com/gwsgo/gws/internal/wstest/rawclient"
+	"github.com/gwsgo/gws/internal/wstest/routertest"
 	"github.com/labstack/echo/v5"
 )
 
@@ -19,16 +20,16 @@ import (
 // for CONNECT as well as GET; on a GET-only route Echo answers the
 // CONNECT 405 before any adapter code runs.
 func TestHTTP2(t *testing.T) {
-	if !wstest.XConnect(t, true) {
+	if !routertest.XConnect(t, true) {
 		return
 	}
-	u := &gws.Upgrader{CheckOrigin: wstest.AnyOrigin}
+	u := &gws.Upgrader{CheckOrigin: routertest.AnyOrigin}
 	e := echo.New()
-	e.Use(gwsechov5.Middleware(u, wstest.Probe{}))
+	e.Use(gwsechov5.Middleware(u, routertest.Probe{}))
 	e.GET("/", func(c *echo.Context) error { return c.String(http.StatusOK, "page") })
-	wstest.CheckH2Echo(t, wstest.ServeH2(t, u, e, nil), "/", "hello", strings.Repeat("x", 70000))
+	routertest.CheckH2Echo(t, routertest.ServeH2(t, u, e, nil), "/", "hello", strings.Repeat("x", 70000))
 
-	u = &gws.Upgrader{CheckOrigin: wstest.AnyOrigin}
+	u = &gws.Upgrader{CheckOrigin: routertest.AnyOrigin}
 	e = echo.New()
 	var status atomic.Int64
 	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
@@ -40,14 +41,14 @@ func TestHTTP2(t *testing.T) {
 			return err
 		}
 	})
-	e.Match([]string{http.MethodGet, http.MethodConnect}, "/ws", gwsechov5.Handler(u, wstest.Probe{}))
-	e.GET("/get-only", gwsechov5.Handler(u, wstest.Probe{}))
-	addr := wstest.ServeH2(t, u, e, nil)
-	wstest.CheckH2Echo(t, addr, "/ws", "hello")
+	e.Match([]string{http.MethodGet, http.MethodConnect}, "/ws", gwsechov5.Handler(u, routertest.Probe{}))
+	e.GET("/get-only", gwsechov5.Handler(u, routertest.Probe{}))
+	addr := routertest.ServeH2(t, u, e, nil)
+	routertest.CheckH2Echo(t, addr, "/ws", "hello")
 	if s := status.Load(); s != http.StatusOK {
 		t.Errorf("Echo recorded status %d for an HTTP/2 WebSocket, want the 200 it was answered", s)
 	}
-	h2, err := wstest.DialH2(addr)
+	h2, err := rawclient.DialH2(addr)
 	if err != nil {
 		t.Fatal(err)
 	}

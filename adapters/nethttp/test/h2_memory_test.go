@@ -1,4 +1,4 @@
-package gwshttp
+package test
 
 import (
 	"bufio"
@@ -15,8 +15,11 @@ import (
 	"testing"
 	"time"
 
+	gwshttp "github.com/gwsgo/gws/adapters/nethttp"
 	gws "github.com/gwsgo/gws/core"
 	"github.com/gwsgo/gws/internal/wstest"
+	"github.com/gwsgo/gws/internal/wstest/rawclient"
+	"github.com/gwsgo/gws/internal/wstest/routertest"
 )
 
 // idleConns is how many idle sockets TestIdleMemoryH2 measures.
@@ -33,11 +36,11 @@ func TestIdleMemoryH2(t *testing.T) {
 		idleClients(t, addr, os.Getenv("GWS_IDLE_KIND"))
 		return
 	}
-	if !wstest.XConnect(t, true) {
+	if !routertest.XConnect(t, true) {
 		return
 	}
-	u := &gws.Upgrader{CheckOrigin: wstest.AnyOrigin}
-	srv := httptest.NewUnstartedServer(Handler(u, wstest.Echo{}))
+	u := &gws.Upgrader{CheckOrigin: routertest.AnyOrigin}
+	srv := httptest.NewUnstartedServer(gwshttp.Handler(u, wstest.Echo{}))
 	srv.EnableHTTP2 = true
 	srv.Config.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: 2 * idleConns}
 	srv.StartTLS()
@@ -90,9 +93,9 @@ func heapAndStacks() (uint64, int) {
 // idleClients is the child: it opens idleConns sockets to addr, echoes a
 // message on each, says "ready" and holds them until stdin closes.
 func idleClients(t *testing.T, addr, kind string) {
-	var conns []*wstest.RawConn
+	var conns []*rawclient.Conn
 	if kind == "http2" {
-		h2, err := wstest.DialH2(addr)
+		h2, err := rawclient.DialH2(addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,7 +122,7 @@ func idleClients(t *testing.T, addr, kind string) {
 		}
 	}
 	for i, c := range conns {
-		wstest.CheckEcho(t, c, "message "+strconv.Itoa(i))
+		routertest.CheckEcho(t, c, "message "+strconv.Itoa(i))
 	}
 	fmt.Println("ready")
 	io.Copy(io.Discard, os.Stdin)
@@ -129,7 +132,7 @@ func idleClients(t *testing.T, addr, kind string) {
 }
 
 // handshakeTLS upgrades tc over HTTP/1.1.
-func handshakeTLS(tc *tls.Conn, addr string) (*wstest.RawConn, error) {
+func handshakeTLS(tc *tls.Conn, addr string) (*rawclient.Conn, error) {
 	io.WriteString(tc, "GET / HTTP/1.1\r\nHost: "+addr+"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
 		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
 	br := bufio.NewReader(tc)
@@ -140,5 +143,5 @@ func handshakeTLS(tc *tls.Conn, addr string) (*wstest.RawConn, error) {
 	if resp.StatusCode != http.StatusSwitchingProtocols || !strings.EqualFold(resp.Header.Get("Upgrade"), "websocket") {
 		return nil, fmt.Errorf("handshake answered %s", resp.Status)
 	}
-	return wstest.NewRawConn(tc, br, resp), nil
+	return rawclient.NewConn(tc, br, resp), nil
 }

@@ -1,4 +1,4 @@
-package gwshttp
+package test
 
 import (
 	"bytes"
@@ -13,8 +13,11 @@ import (
 	"testing"
 	"time"
 
+	gwshttp "github.com/gwsgo/gws/adapters/nethttp"
 	gws "github.com/gwsgo/gws/core"
 	"github.com/gwsgo/gws/internal/wstest"
+	"github.com/gwsgo/gws/internal/wstest/rawclient"
+	"github.com/gwsgo/gws/internal/wstest/routertest"
 )
 
 // streamWindows is the HTTP/2 configuration the README recommends for
@@ -31,22 +34,22 @@ var streamWindows = &http.HTTP2Config{MaxReceiveBufferPerConnection: 16 << 20, M
 // and does not hold up the others; and closing one socket (with a closing
 // handshake) and resetting another leaves the rest open.
 func TestManyStreamsH2(t *testing.T) {
-	if !wstest.XConnect(t, true) {
+	if !routertest.XConnect(t, true) {
 		return
 	}
-	u := &gws.Upgrader{CheckOrigin: wstest.AnyOrigin}
+	u := &gws.Upgrader{CheckOrigin: routertest.AnyOrigin}
 	var protos sync.Map
-	addr := wstest.ServeH2(t, u, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	addr := routertest.ServeH2(t, u, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		protos.Store(r.ProtoMajor, true)
-		Handler(u, wstest.Echo{}).ServeHTTP(w, r)
+		gwshttp.Handler(u, wstest.Echo{}).ServeHTTP(w, r)
 	}), streamWindows)
-	h2, err := wstest.DialH2(addr)
+	h2, err := rawclient.DialH2(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer h2.Close()
 	const n = 100
-	conns := make([]*wstest.RawConn, n)
+	conns := make([]*rawclient.Conn, n)
 	for i := range conns {
 		if conns[i], _, err = h2.Dial("/", nil); err != nil {
 			t.Fatalf("stream %d: %v", i, err)
@@ -78,8 +81,8 @@ func TestManyStreamsH2(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	conns[0].WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpClose, Payload: []byte{0x03, 0xe8}})
-	if f, err := conns[0].ReadFrame(5 * time.Second); err != nil || f.Opcode != wstest.OpClose {
+	conns[0].WriteFrame(rawclient.Frame{Fin: true, Opcode: rawclient.OpClose, Payload: []byte{0x03, 0xe8}})
+	if f, err := conns[0].ReadFrame(5 * time.Second); err != nil || f.Opcode != rawclient.OpClose {
 		t.Fatalf("close echo: %+v %v", f, err)
 	}
 	if err := conns[0].WaitClosed(5 * time.Second); err != nil {
@@ -104,11 +107,11 @@ func TestManyStreamsH2(t *testing.T) {
 // the same connection gets nothing through. If this test fails, net/http
 // changed its defaults and the README's advice needs another look.
 func TestStalledStreamH2Defaults(t *testing.T) {
-	if !wstest.XConnect(t, true) {
+	if !routertest.XConnect(t, true) {
 		return
 	}
-	u := &gws.Upgrader{CheckOrigin: wstest.AnyOrigin}
-	h2, err := wstest.DialH2(wstest.ServeH2(t, u, Handler(u, wstest.Echo{}), nil))
+	u := &gws.Upgrader{CheckOrigin: routertest.AnyOrigin}
+	h2, err := rawclient.DialH2(routertest.ServeH2(t, u, gwshttp.Handler(u, wstest.Echo{}), nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +125,7 @@ func TestStalledStreamH2Defaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	stall(t, slow)
-	if err := other.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpText, Payload: []byte("anyone?")}); err != nil {
+	if err := other.WriteFrame(rawclient.Frame{Fin: true, Opcode: rawclient.OpText, Payload: []byte("anyone?")}); err != nil {
 		t.Fatal(err)
 	}
 	if f, err := other.ReadFrame(time.Second); err == nil {
@@ -140,14 +143,14 @@ const (
 // reading any echo, until flow control stops the writer: once no message
 // has gone out for 300 ms. It returns how many went out, and a channel
 // that receives the writer's result once it has sent them all.
-func stall(t *testing.T, c *wstest.RawConn) (int64, <-chan error) {
+func stall(t *testing.T, c *rawclient.Conn) (int64, <-chan error) {
 	t.Helper()
 	var sent atomic.Int64
 	done := make(chan error, 1)
 	chunk := bytes.Repeat([]byte("s"), slowSize)
 	go func() {
 		for range slowMessages {
-			if err := c.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpBinary, Payload: chunk}); err != nil {
+			if err := c.WriteFrame(rawclient.Frame{Fin: true, Opcode: rawclient.OpBinary, Payload: chunk}); err != nil {
 				done <- err
 				return
 			}
@@ -169,14 +172,14 @@ func stall(t *testing.T, c *wstest.RawConn) (int64, <-chan error) {
 
 // echoAll sends one message on each of conns at once and checks each
 // echo.
-func echoAll(t *testing.T, conns []*wstest.RawConn, round int) {
+func echoAll(t *testing.T, conns []*rawclient.Conn, round int) {
 	t.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan error, len(conns))
 	for i, c := range conns {
 		wg.Go(func() {
 			msg := fmt.Sprintf("round %d stream %d", round, i)
-			if err := c.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpText, Payload: []byte(msg)}); err != nil {
+			if err := c.WriteFrame(rawclient.Frame{Fin: true, Opcode: rawclient.OpText, Payload: []byte(msg)}); err != nil {
 				errs <- err
 				return
 			}
@@ -201,12 +204,12 @@ func echoAll(t *testing.T, conns []*wstest.RawConn, round int) {
 // client says so at once, no hang); an HTTP/2 request to the route gets a
 // 400 saying why; and HTTP/1.1 upgrades work as before.
 func TestHTTP2Off(t *testing.T) {
-	if !wstest.XConnect(t, false) {
+	if !routertest.XConnect(t, false) {
 		return
 	}
-	u := &gws.Upgrader{CheckOrigin: wstest.AnyOrigin}
-	addr := wstest.ServeH2(t, u, Handler(u, wstest.Echo{}), nil)
-	h2, err := wstest.DialH2(addr)
+	u := &gws.Upgrader{CheckOrigin: routertest.AnyOrigin}
+	addr := routertest.ServeH2(t, u, gwshttp.Handler(u, wstest.Echo{}), nil)
+	h2, err := rawclient.DialH2(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
