@@ -12,6 +12,14 @@ import (
 
 func TestMain(m *testing.M) { leak.VerifyTestMain(m) }
 
+// skipUnderRace skips a conformance run on any router but net/http under
+// the race detector (see TestConformance).
+func skipUnderRace(t *testing.T, router string) {
+	if raceEnabled && router != "nethttp" {
+		t.Skip("under the race detector conformance runs on net/http only; scripts/test runs every router without it")
+	}
+}
+
 // conformanceModes are the runs of the cases on each router: sections 1–7
 // and 10 as the echo server runs by default, and the permessage-deflate
 // sections 12 and 13 as it runs with -compress, with each codec.
@@ -33,10 +41,17 @@ var conformanceModes = []struct {
 // and with -compress -codec klauspost ("NAME/compress-klauspost"). The
 // codec runs under every router, as the issue that added it asks, though
 // it sits below anything a router touches.
+//
+// Under the race detector only net/http runs: the whole matrix takes
+// longer than a package may there (several minutes for what takes one
+// without), and the routers differ only in the handshake, whose races
+// their own tests and the other tests here check. scripts/test runs the
+// whole matrix once more without the race detector.
 func TestConformance(t *testing.T) {
 	for name, serve := range routers {
 		for _, mode := range conformanceModes {
 			t.Run(name+mode.suffix, func(t *testing.T) {
+				skipUnderRace(t, name)
 				ln, err := net.Listen("tcp", "127.0.0.1:0")
 				if err != nil {
 					t.Fatal(err)

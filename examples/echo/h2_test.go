@@ -67,7 +67,8 @@ func startTLSEcho(t *testing.T, serve server, u *gws.Upgrader) *countingListener
 // connection per run, against the echo server as
 // `GODEBUG=http2xconnect=1 go run ./examples/echo -tls -router NAME` serves
 // it on each router that runs on net/http: sections 1–7 and 10, and with
-// -compress 12 and 13.
+// -compress 12 and 13. Under the race detector only on net/http, as
+// TestConformance.
 func TestConformanceH2(t *testing.T) {
 	if !routertest.XConnect(t, true) {
 		return
@@ -87,6 +88,7 @@ func TestConformanceH2(t *testing.T) {
 				continue
 			}
 			t.Run(name+mode.suffix, func(t *testing.T) {
+				skipUnderRace(t, name)
 				u := newUpgrader()
 				u.ServerOptions.CompressEnabled = mode.compress
 				var proto atomic.Int64
