@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"github.com/gwsgo/gws/internal/wstest/rawclient"
 	"github.com/gwsgo/gws/internal/wstest/routertest"
@@ -34,16 +35,22 @@ func TestTLSHTTP2(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := alice.WriteFrame(rawclient.Frame{Fin: true, Opcode: rawclient.OpText, Payload: []byte(`{"to": "", "message": "hi over HTTP/2"}`)}); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		f, err := bob.ReadFrame(wait)
-		if err != nil {
-			t.Fatalf("bob never heard alice: %v", err)
+	// bob's OnOpen may not have added him to the hub when alice writes,
+	// and a message to everyone reaches those there: send until he hears.
+	hi := rawclient.Frame{Fin: true, Opcode: rawclient.OpText, Payload: []byte(`{"message": "hi over HTTP/2"}`)}
+	for deadline := time.Now().Add(wait); ; {
+		if err := alice.WriteFrame(hi); err != nil {
+			t.Fatal(err)
 		}
-		if bytes.Contains(f.Payload, []byte("hi over HTTP/2")) {
-			break
+		err := bob.WaitReadable(200 * time.Millisecond)
+		if err == nil {
+			var f rawclient.Frame
+			if f, err = bob.ReadFrame(wait); err == nil && bytes.Contains(f.Payload, []byte("hi over HTTP/2")) {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("bob never heard alice: %v", err)
 		}
 	}
 	stopped := make(chan error, 1)
