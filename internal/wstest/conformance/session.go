@@ -21,8 +21,11 @@ import (
 // and a silent server fails its cases quickly, and long enough for a
 // loaded CI machine running the race detector.
 const (
-	// readTimeout bounds the wait for each expected frame.
-	readTimeout = 2 * time.Second
+	// readTimeout bounds the wait for each expected frame. It only guards
+	// against a server that hangs: an echo of 128 KiB compressed by a
+	// server under the race detector took more than 2 s on a busy
+	// machine.
+	readTimeout = 10 * time.Second
 	// closeTimeout bounds the wait for the server to close the TCP
 	// connection once the closing handshake is done.
 	closeTimeout = 2 * time.Second
