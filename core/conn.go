@@ -173,7 +173,9 @@ func newConn(g *group, nc net.Conn, buffered []byte, r *Request, resp *Response,
 // closes the connection with 1001 when ctx is done.
 func (c *Conn) start(ctx context.Context) {
 	c.begin(ctx)
-	go c.readLoop()
+	if !c.startPolled() {
+		go c.readLoop()
+	}
 }
 
 // begin counts the connection as opened and arranges for it to be closed
@@ -187,7 +189,4 @@ func (c *Conn) begin(ctx context.Context) {
 		c.onEnd(func() { stop() })
 	}
 	c.g.opened.Add(1)
-	if !c.startPolled() {
-		go c.readLoop()
-	}
 }

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/gwsgo/gws/internal/wstest"
+	"github.com/gwsgo/gws/internal/wstest/rawclient"
 )
 
 // flood is the load of TestMemoryBudgetFlood.
@@ -142,9 +143,9 @@ func newFloodMessage(size int) *floodMessage {
 // encodeZeroMask encodes a binary frame, or a continuation, masked with
 // the key 0.
 func encodeZeroMask(continuation, fin bool, p []byte) []byte {
-	b0 := byte(wstest.OpBinary)
+	b0 := byte(rawclient.OpBinary)
 	if continuation {
-		b0 = byte(wstest.OpContinuation)
+		b0 = byte(rawclient.OpContinuation)
 	}
 	if fin {
 		b0 |= 0x80
@@ -248,7 +249,7 @@ func (c *rawClient) readEcho(first, rest []byte) error {
 		return err
 	}
 	switch {
-	case op == byte(wstest.OpClose):
+	case op == byte(rawclient.OpClose):
 		p := make([]byte, min(n, 125))
 		if _, err := io.ReadFull(c.br, p); err != nil {
 			return err
@@ -257,7 +258,7 @@ func (c *rawClient) readEcho(first, rest []byte) error {
 			return errTryAgainLater
 		}
 		return fmt.Errorf("closed with %q, want 1013", p)
-	case op != byte(wstest.OpBinary) || n != int64(len(rest)):
+	case op != byte(rawclient.OpBinary) || n != int64(len(rest)):
 		return fmt.Errorf("got opcode %d with %d bytes, want the echo of %d", op, n, len(rest))
 	}
 	got := make([]byte, floodFrame)
@@ -323,11 +324,11 @@ func probeOnce(addr string) error {
 	defer c.nc.Close()
 	c.nc.SetDeadline(time.Now().Add(5 * time.Second))
 	msg := []byte("are you there?!!")
-	if _, err := c.nc.Write(wstest.AppendFrame(nil, wstest.Frame{Fin: true, Opcode: wstest.OpText, Payload: msg})); err != nil {
+	if _, err := c.nc.Write(rawclient.AppendFrame(nil, rawclient.Frame{Fin: true, Opcode: rawclient.OpText, Payload: msg})); err != nil {
 		return err
 	}
 	op, n, err := c.readHeader()
-	if err != nil || op != byte(wstest.OpText) || n != int64(len(msg)) {
+	if err != nil || op != byte(rawclient.OpText) || n != int64(len(msg)) {
 		return fmt.Errorf("probe: opcode %d, %d bytes, %v", op, n, err)
 	}
 	p := make([]byte, n)
