@@ -73,11 +73,23 @@ func budgetSettles(t *testing.T, u *Upgrader) {
 }
 
 // waitForWaiters waits until n connections wait for room in u's budget.
-func waitForWaiters(t *testing.T, u *Upgrader, n int32) {
+func waitForWaiters(t *testing.T, u *Upgrader, n int64) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); u.conns.budget.nwait.Load() != n; time.Sleep(time.Millisecond) {
+	waitUntil(t, "connections waiting for the budget", func() int64 { return int64(u.conns.budget.nwait.Load()) }, n)
+}
+
+// waitForHeld waits until the budget holds n bytes.
+func waitForHeld(t *testing.T, u *Upgrader, n int64) {
+	t.Helper()
+	waitUntil(t, "bytes held of the budget", u.conns.budget.used.Load, n)
+}
+
+// waitUntil waits up to 5 s for what get counts to be n.
+func waitUntil(t *testing.T, what string, get func() int64, n int64) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); get() != n; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d connections wait for the budget, want %d", u.conns.budget.nwait.Load(), n)
+			t.Fatalf("%d %s, want %d", get(), what, n)
 		}
 	}
 }
@@ -106,16 +118,6 @@ func TestMemoryBudgetBackPressure(t *testing.T) {
 	}
 	if n := u.Stats().ClosedBy["memory_budget"]; n != 0 {
 		t.Fatalf("%d connections closed for the budget", n)
-	}
-}
-
-// waitForHeld waits until the budget holds n bytes.
-func waitForHeld(t *testing.T, u *Upgrader, n int64) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); u.conns.budget.used.Load() != n; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the budget holds %d bytes, want %d", u.conns.budget.used.Load(), n)
-		}
 	}
 }
 

@@ -205,29 +205,9 @@ func (pc *pollConn) Read(p []byte) (int, error) {
 
 // Write writes all of p, waiting for the poller while the socket is full.
 func (pc *pollConn) Write(p []byte) (int, error) {
-	if !pc.incref() {
-		return 0, pc.opError("write", net.ErrClosed)
-	}
-	defer pc.decref()
-	written := 0
-	waited := false
-	for len(p) > 0 {
-		n, e := sysWrite(uintptr(pc.fd), p)
-		switch {
-		case e == syscall.EINTR:
-			continue
-		case e == syscall.EAGAIN:
-			if err := pc.waitWritable(&waited); err != nil {
-				return written, err
-			}
-			continue
-		case e != 0:
-			return written, pc.opError("write", os.NewSyscallError("write", e))
-		}
-		written += int(n)
-		p = p[n:]
-	}
-	return written, nil
+	v := net.Buffers{p}
+	n, err := pc.writeBuffers(&v)
+	return int(n), err
 }
 
 // waitWritable waits for room in the socket after a write found it full.

@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -343,29 +342,9 @@ func probeOnce(addr string) error {
 // process ends with the test.
 func startEchoProcess(t *testing.T, args ...string) (string, int) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestEchoServerProcess$")
-	cmd.Env = append(os.Environ(), "GWS_ECHO_SERVER="+strings.Join(args, " "))
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stdin.Close()
-		cmd.Wait()
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatalf("echo server: %v", err)
-	}
-	return strings.TrimSpace(line), cmd.Process.Pid
+	p, addr := startChild(t, "TestEchoServerProcess", "GWS_ECHO_SERVER="+strings.Join(args, " "))
+	t.Cleanup(func() { p.close(t) })
+	return addr, p.cmd.Process.Pid
 }
 
 // TestEchoServerProcess is the server of startEchoProcess: it applies the
