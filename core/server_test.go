@@ -43,7 +43,8 @@ func TestMain(m *testing.M) {
 // process in which every Upgrader has ServerOptions.Poller on: everything
 // they check of a server (events, close handling, deadlines, heartbeats,
 // queues, Shutdown, compression, hostile clients) must hold in both modes.
-// The tests that measure goroutine mode itself skip there.
+// It doubles the package's time (some 30 s under the race detector on 2
+// cores), the price of checking every behaviour in both modes.
 func TestPollerMode(t *testing.T) {
 	if pollerEverywhere {
 		t.Skip("this is the run in poller mode")
