@@ -307,7 +307,8 @@ func (u *Upgrader) accept(nc net.Conn, buffered []byte, resp *Response, h EventH
 	if err := writeHead(c); err != nil {
 		c.closeSent = true
 		c.wmu.Unlock()
-		nc.Close()
+		c.nc.Close()
+		c.abandonPolled()
 		c.releaseBuffer()
 		c.ctx.end()
 		g.untrack(c)

@@ -34,6 +34,18 @@ func BenchmarkEcho(b *testing.B) {
 	}
 }
 
+// BenchmarkEchoPoller is BenchmarkEcho in poller mode: the worker that
+// serves the connection is woken through gws's epoll set instead of the
+// connection's own goroutine through the runtime's poller. Compare it with
+// BenchmarkEcho in the same run (cpu-ns/op).
+func BenchmarkEchoPoller(b *testing.B) {
+	for _, size := range []int{16, 1 << 10, 64 << 10} {
+		b.Run(fmt.Sprintf("%dB", size), func(b *testing.B) {
+			benchmarkEcho(b, &ServerOptions{Poller: true}, size)
+		})
+	}
+}
+
 // BenchmarkEchoObserved is BenchmarkEcho with metrics on: every message's
 // handler is timed and the time goes into a histogram, as the metrics
 // modules do. Compare it with BenchmarkEcho in the same run.

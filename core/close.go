@@ -104,8 +104,8 @@ func (c *Conn) readClose(p []byte) error {
 			return protocolError(CloseInvalidPayload, errInvalidUTF8, "close reason is not UTF-8")
 		}
 	}
-	c.peerCode = code
-	c.peerReason = append([]byte(nil), reason...)
+	c.r.peerCode = code
+	c.r.peerReason = append([]byte(nil), reason...)
 	if err := c.sendClose(code, nil); err != nil && !errors.Is(err, errClosed) {
 		return err
 	}
@@ -128,7 +128,7 @@ func (c *Conn) finish(err error) {
 		code, reason = le.Code, []byte(le.Reason)
 		c.report(le)
 	case errors.Is(err, errPeerClosed):
-		code, reason = c.peerCode, c.peerReason
+		code, reason = c.r.peerCode, c.r.peerReason
 	case ce != nil:
 		code, reason = ce.Code, []byte(ce.Reason)
 		if c.sendClose(ce.Code, nil) == nil {
@@ -138,7 +138,10 @@ func (c *Conn) finish(err error) {
 	default:
 		c.wmu.Lock()
 		var quiet bool
-		werr, quiet = c.werr, c.closeSent
+		if c.werr != nil {
+			werr = *c.werr
+		}
+		quiet = c.closeSent
 		c.wmu.Unlock()
 		switch {
 		case werr != nil:
@@ -161,39 +164,14 @@ func (c *Conn) finish(err error) {
 	if c.pq != nil {
 		c.pq.drain()
 	}
-	c.wq.mu.Lock()
-	c.wq.ended = true
-	if c.wq.room != nil {
-		// Wake SlowBlock writers waiting for room: there will be none.
-		close(c.wq.room)
-		c.wq.room = nil
-	}
-	queued := c.wq.items
-	c.wq.items = nil
-	c.wq.mu.Unlock()
-	for i := range queued {
-		queued[i].release(errClosed)
-	}
-	c.wq.drained.Wait()
+	c.endQueue()
+	c.releaseRead()
 	c.releaseBuffer()
-	if c.msg != nil {
-		bufpool.Put(c.msg)
-		c.msg = nil
+	if c.deflate != nil && c.deflate.window != nil {
+		bufpool.Put(c.deflate.window)
+		c.deflate.window = nil
 	}
-	if c.rctl != nil {
-		bufpool.Put(c.rctl)
-		c.rctl = nil
-	}
-	if c.peerWindow != nil {
-		bufpool.Put(c.peerWindow)
-		c.peerWindow = nil
-	}
-	c.endMu.Lock()
-	c.ended = true
-	hooks := c.hooks
-	c.hooks = nil
-	c.endMu.Unlock()
-	for _, f := range hooks {
+	for _, f := range c.ctx.ending() {
 		f()
 	}
 	c.g.countEnd(code, c.endCause(err, ce, le, werr))
@@ -254,7 +232,7 @@ func (c *Conn) closeAsync(code Code, reason []byte) {
 			c.nc.SetReadDeadline(time.Now().Add(c.cfg.closeTimeout))
 		}
 	}}
-	c.wq.mu.Lock()
+	c.queue().mu.Lock()
 	c.push(f)
 }
 
@@ -293,12 +271,4 @@ func (c *Conn) fail(err *CloseError) bool {
 
 // onEnd registers f to run when the connection ends, before OnClose; it
 // reports false, without registering, if the connection has ended already.
-func (c *Conn) onEnd(f func()) bool {
-	c.endMu.Lock()
-	defer c.endMu.Unlock()
-	if c.ended {
-		return false
-	}
-	c.hooks = append(c.hooks, f)
-	return true
-}
+func (c *Conn) onEnd(f func()) bool { return c.ctx.addHook(f) }

@@ -3,14 +3,11 @@ package gws
 import (
 	"context"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"github.com/gwsgo/gws/core/internal/bufpool"
-	"github.com/gwsgo/gws/core/internal/frame"
-	"github.com/gwsgo/gws/core/internal/utf8v"
 )
 
 // Conn is one WebSocket connection, on the server side (from Upgrade,
@@ -27,48 +24,39 @@ type Conn struct {
 	// OnClose has returned: <-Context.Done() waits for the end.
 	Context context.Context
 
-	ctx         connContext // Context
-	store       Storage     // Storage
-	nc          net.Conn
-	raw         syscall.RawConn       // nil when nc exposes no file descriptor
-	readyFn     func(fd uintptr) bool // c.tryRead, the read loop, bound once
-	writeFn     func(fd uintptr) bool // c.rawWrite, likewise
-	drainFn     func()                // c.drain, bound by startDrainer
+	ctx     connContext // Context
+	store   Storage     // Storage
+	nc      net.Conn
+	raw     syscall.RawConn       // nil when nc exposes no file descriptor
+	readyFn func(fd uintptr) bool // c.tryRead, the read loop, bound once
+	writeFn func(fd uintptr) bool // c.rawWrite, likewise
+	drainFn func()                // c.drain, bound by startDrainer
+	g       *group
+	cfg     *config // g.cfg, read on every frame
+	handler EventHandler
+
+	// An idle connection in poller mode holds little more than this
+	// struct, so its small fields are packed together here, whoever
+	// guards them.
+	closing     atomic.Bool   // Close was called or a write failed: the read error is expected
+	closer      atomic.Uint32 // a cause: who sent or asked for the first close, if not the peer
 	server      bool
-	g           *group
-	cfg         *config // g.cfg, read on every frame
-	handler     EventHandler
-	subProtocol string
+	subProtocol uint8 // 1 + its index in cfg.subProtocols; 0 for none
+	inq         bool  // the socket reports what its receive queue holds (TCP_INQ); read loop
+	inqTried    bool  // the read loop has tried to turn TCP_INQ on
+	drained     bool  // the last read left the socket empty, with no FIN queued; read loop
+	wnowait     bool  // rawWrite stops when the socket is full instead of waiting; wmu
+	closeSent   bool  // a close frame went out (or the connection ended): no more frames; wmu
 
-	// Read side, touched only by the read loop's goroutine.
-	rbuf       *[]byte // borrowed while bytes are in flight, nil when idle
-	rpeek      [8]byte // where pullLoop waits for the next frame
-	rpos, rend int
-	rstate     int          // stateHeader, or statePayload while rdst is being filled
-	rh         frame.Header // the frame being read
-	rdst       []byte       // where the rest of its payload goes
-	rmask      int          // the masking key position of rdst[0]
-	rctl       *[]byte      // a control frame's payload
-	rvalidate  bool         // check rdst's bytes as UTF-8
-	inq        bool         // the socket reports what its receive queue holds (TCP_INQ)
-	inqTried   bool         // the read loop has tried to turn TCP_INQ on (see tryRead)
-	drained    bool         // the last read left the socket empty, with no FIN queued
-	loopErr    error        // why the raw read loop ended
-	msg        *[]byte
-	msgOp      Opcode
-	text       utf8v.Validator
-	peerCode   Code
-	peerReason []byte
+	// Read side, touched only by the read loop.
+	r       *reader // nil while idle
+	rpeek   [8]byte // where pullLoop waits for the next frame
+	loopErr error   // why the raw read loop ended
 
-	// permessage-deflate, when negotiated.
-	deflate       *deflateParams
-	msgCompressed bool        // the message being read has RSV1
-	peerWindow    *[]byte     // the peer's history, kept with client context takeover
-	ownComp       *compressor // gws's own writer, kept with server context takeover; guarded by wmu
+	deflate *deflateConn // permessage-deflate, when negotiated
 
-	wtry    []byte // what rawWrite has left to write, and how it went; guarded by wmu
-	wtryErr error
-	wnowait bool // rawWrite stops when the socket is full instead of waiting
+	wtry    []byte        // what rawWrite has left to write, and how it went; guarded by wmu
+	wtryErr syscall.Errno // 0, or why the socket refused it
 
 	wdeadline atomic.Int64 // the write deadline set last, in nanoseconds since monoStart; 0 when none; or deadlineUnknown
 
@@ -78,26 +66,21 @@ type Conn struct {
 	// the connection by then (see tryRead).
 	reads, wroteAt atomic.Uint64
 
-	whdr      [frame.MaxHeaderSize]byte // the header writeLarge sends; guarded by wmu
-	wmu       sync.Mutex
-	closeSent bool  // a close frame went out (or the connection ended): no more frames
-	werr      error // the write error that ended the connection
+	wmu  sync.Mutex
+	werr *error // the write error that ended the connection; guarded by wmu
 
-	closing  atomic.Bool                // Close was called or a write failed: the read error is expected
 	localErr atomic.Pointer[CloseError] // why gws dropped the connection itself (slow consumer, heartbeat)
-	closer   atomic.Uint32              // a cause: who sent or asked for the first close, if not the peer
 
 	traffic traffic
 
-	pq *parallelQueue // with ParallelEnabled
-	wq writeQueue
+	pq *parallelQueue             // with ParallelEnabled
+	wq atomic.Pointer[writeQueue] // made on first use (queue)
+	pc *pollConn                  // the socket, taken over by the poller; nil in goroutine mode
+
+	bwait atomic.Pointer[budgetWait] // waiting for room in a MemoryBudget
 
 	lastSeen atomic.Int64 // heartbeat clock reading when the last frame arrived
 	lastPing atomic.Int64 // heartbeat clock reading when the last ping went out
-
-	endMu sync.Mutex
-	ended bool
-	hooks []func() // run when the connection ends, before OnClose
 }
 
 // RemoteAddr returns the peer's network address.
@@ -106,13 +89,18 @@ func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 // NetConn returns the underlying connection, for its addresses, its type
 // and its TLS state. Reading or writing it corrupts the WebSocket stream,
 // and closing it from an event handler never returns (the handler runs
-// inside the connection's read): use Conn.Close. Over an HTTP/2 stream it
-// is the stream, whose ConnectionState method gives the TLS state as
-// *tls.Conn's does.
+// inside the connection's read): use Conn.Close. In poller mode
+// (ServerOptions.Poller) it is gws's own net.Conn over the socket it took
+// over, not the *net.TCPConn the server handed in.
 func (c *Conn) NetConn() net.Conn { return c.nc }
 
 // SubProtocol returns the subprotocol negotiated in the handshake, or "".
-func (c *Conn) SubProtocol() string { return c.subProtocol }
+func (c *Conn) SubProtocol() string {
+	if c.subProtocol == 0 {
+		return ""
+	}
+	return c.cfg.subProtocols[c.subProtocol-1]
+}
 
 // SetDeadline sets the read and write deadline of the connection, as
 // net.Conn.SetDeadline does; the zero time removes it. A heartbeat moves it
@@ -141,6 +129,9 @@ func newConn(g *group, nc net.Conn, buffered []byte, r *Request, resp *Response,
 	parent := context.Background()
 	if r != nil && r.Request != nil {
 		parent = r.Context()
+		if server && g.cfg.poller {
+			parent = g.httpCtx.values(parent)
+		}
 	}
 	c.ctx.init(parent)
 	c.Context = &c.ctx
@@ -149,20 +140,31 @@ func newConn(g *group, nc net.Conn, buffered []byte, r *Request, resp *Response,
 		c.store.adopt(r.Storage)
 	}
 	if resp != nil {
-		c.subProtocol = resp.SubProtocol
-		c.deflate = resp.deflate
+		// One of the subprotocols configured, so its index: a byte, not a
+		// string, for every connection to keep.
+		c.subProtocol = uint8(slices.Index(c.cfg.subProtocols, resp.SubProtocol) + 1)
+		if resp.deflate != nil {
+			c.deflate = &deflateConn{deflateParams: *resp.deflate}
+		}
 	}
 	if raw := rawConnOf(nc); raw != nil {
 		c.raw = raw
-		c.readyFn = c.tryRead
-		c.writeFn = c.rawWrite
+		if server && g.cfg.poller {
+			c.takeOver()
+		}
+		if c.pc == nil {
+			// Bound once, so that the read loop and each write pass them
+			// without allocating; the poller's workers call them directly.
+			c.readyFn = c.tryRead
+			c.writeFn = c.rawWrite
+		}
 	}
 	if g.cfg.parallel {
 		c.pq = newParallelQueue(g.cfg)
 	}
 	if len(buffered) > 0 {
 		c.takeBuffer(len(buffered))
-		c.rend = copy(*c.rbuf, buffered)
+		c.r.rend = copy(*c.r.rbuf, buffered)
 	}
 	return c
 }
@@ -171,7 +173,9 @@ func newConn(g *group, nc net.Conn, buffered []byte, r *Request, resp *Response,
 // closes the connection with 1001 when ctx is done.
 func (c *Conn) start(ctx context.Context) {
 	c.begin(ctx)
-	go c.readLoop()
+	if !c.startPolled() {
+		go c.readLoop()
+	}
 }
 
 // begin counts the connection as opened and arranges for it to be closed
@@ -185,30 +189,4 @@ func (c *Conn) begin(ctx context.Context) {
 		c.onEnd(func() { stop() })
 	}
 	c.g.opened.Add(1)
-}
-
-func (c *Conn) takeBuffer(n int) {
-	c.rbuf = bufpool.Get(max(n, c.cfg.readBuffer))
-	c.rpos, c.rend = 0, 0
-}
-
-// releaseIfIdle gives the read buffer back when no frame is in flight.
-func (c *Conn) releaseIfIdle() {
-	if c.rpos == c.rend && c.rstate == stateHeader {
-		c.releaseBuffer()
-	}
-}
-
-// The states of the read side.
-const (
-	stateHeader  = iota // expecting a frame header
-	statePayload        // reading a frame's payload into rdst
-)
-
-func (c *Conn) releaseBuffer() {
-	if c.rbuf != nil {
-		bufpool.Put(c.rbuf)
-		c.rbuf = nil
-	}
-	c.rpos, c.rend = 0, 0
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -396,5 +397,32 @@ func TestLastMessageThenFINAfterReply(t *testing.T) {
 		if got := h.log(); !slices.Contains(got, "message 2") {
 			t.Fatalf("events %q", got)
 		}
+	}
+}
+
+// A connection whose deadline passes while it waits for the peer ends
+// with OnError (a timeout) and OnClose(1006), in goroutine mode and in
+// poller mode, where a timer stands for the read the runtime would fail.
+// A deadline moved ahead in time does not end it.
+func TestSetDeadlineEndsIdleConnection(t *testing.T) {
+	h := serverSide{newRecorder(), make(chan *Conn, 1)}
+	addr := serve(t, &Upgrader{}, h)
+	c := connect(t, addr)
+	conn := <-h.conns
+	conn.SetDeadline(time.Now().Add(50 * time.Millisecond))
+	conn.SetDeadline(time.Now().Add(time.Hour))
+	time.Sleep(100 * time.Millisecond)
+	c.send(0x81, []byte("still there"))
+	c.expect(frame.OpText, []byte("still there"))
+	start := time.Now()
+	conn.SetDeadline(time.Now().Add(50 * time.Millisecond))
+	h.waitClosed(t)
+	if d := time.Since(start); d < 50*time.Millisecond {
+		t.Fatalf("ended after %v, before its deadline", d)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.code != CloseAbnormal || len(h.errs) != 1 || !errors.Is(h.errs[0], os.ErrDeadlineExceeded) {
+		t.Fatalf("code %d, errors %v; want 1006 after a timeout", h.code, h.errs)
 	}
 }

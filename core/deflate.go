@@ -178,18 +178,28 @@ var errInflate = errors.New("gws: invalid compressed data")
 // inflate decompresses a whole message, in, whose buffer has room for
 // deflateTail, refusing to produce more than limit bytes: a small
 // compressed message cannot inflate into gigabytes. dict is the peer's
-// window from earlier messages, nil without context takeover.
-func (k *codec) inflate(in *[]byte, dict []byte, limit int) (*[]byte, error) {
+// window from earlier messages, nil without context takeover. The output
+// buffer's growth is taken from c's memory budget first (c may be nil).
+func (k *codec) inflate(in *[]byte, dict []byte, limit int, c *Conn) (*[]byte, error) {
 	*in = append(*in, deflateTail...)
 	f := k.readers.Get().(*inflater)
 	defer k.readers.Put(f)
 	f.src.Reset(*in)
 	f.fr.(flate.Resetter).Reset(&f.src, dict)
-	out := bufpool.Get(min(max(len(*in)*4, 512), limit+1))
+	first := min(max(len(*in)*4, 512), limit+1)
+	if err := c.holdMore(int64(bufpool.Cap(first))); err != nil {
+		return nil, err
+	}
+	out := bufpool.Get(first)
 	*out = (*out)[:0]
 	for {
 		if len(*out) == cap(*out) {
-			out = bufpool.Grow(out, min(len(*out), limit+1-len(*out)), limit+1)
+			n := min(len(*out), limit+1-len(*out))
+			if err := c.holdMore(int64(bufpool.GrowCap(len(*out), cap(*out), n, limit+1) - cap(*out))); err != nil {
+				bufpool.Put(out)
+				return nil, err
+			}
+			out = c.grow(out, n, limit+1)
 		}
 		b := *out
 		n, err := f.fr.Read(b[len(b):cap(b)])

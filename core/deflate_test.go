@@ -258,7 +258,7 @@ func FuzzInflate(f *testing.F) {
 		if withDict {
 			dict = []byte("hello, world")
 		}
-		out, err := stdCodec.inflate(in, dict, limit)
+		out, err := stdCodec.inflate(in, dict, limit, nil)
 		if err == nil && len(*out) > limit {
 			t.Fatalf("inflated %d bytes past the %d limit", len(*out), limit)
 		}

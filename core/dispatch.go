@@ -9,11 +9,14 @@ func (c *Conn) dispatch(op Opcode, buf *[]byte) {
 	m := messagePool.Get().(*Message)
 	// Set field by field: a composite literal is built on the stack first.
 	m.Opcode, m.buf, m.chain, m.next, m.handler, m.closed = op, buf, c.g.middlewares, 0, c.handler, false
+	// What the message holds of a memory budget goes with it.
+	r := c.r
+	m.held, r.held, r.seq = r.held, 0, 0
 	if c.pq != nil {
 		c.pq.push(c, m)
 		return
 	}
-	if c.rpos < c.rend || c.inq && !c.drained {
+	if r.rpos < r.rend || c.inq && !c.drained {
 		c.handleBacklogged(m)
 		return
 	}
@@ -52,12 +55,16 @@ func (c *Conn) deliver(m *Message) {
 // OnMessage when there is no middleware (one stack frame fewer on the
 // read loop's path, see writeOut).
 func (c *Conn) handle(m *Message) {
+	held := m.held
 	if len(m.chain) == 0 {
 		h := m.handler
 		m.handler = nil
 		h.OnMessage(c, m)
 	} else {
 		m.Next(c)
+	}
+	if held > 0 {
+		c.g.budget.release(held)
 	}
 	if m.closed {
 		*m = Message{}

@@ -78,6 +78,14 @@
 // payloads come from the same pool, so a handler that calls Message.Close
 // lets gws echo a steady stream of messages without allocating.
 //
+// For servers that hold many idle connections, ServerOptions.Poller (Linux)
+// parks each in an epoll set instead of on a goroutine of its own, and
+// serves those with data from a shared pool of goroutines, with the same
+// events and guarantees. ServerOptions.MemoryBudget bounds what all of an
+// Upgrader's connections hold in messages being received and in write
+// queues: a connection that would go past it stops being read until there
+// is room, so no set of clients can exhaust the server's memory.
+//
 // # Errors
 //
 // A protocol violation by the peer ends the connection with the RFC's

@@ -143,6 +143,15 @@ func negotiateDeflate(h http.Header, cfg *config) (deflateParams, string, bool) 
 // peerHistory is how much of the peer's past output to keep for
 // inflating its next message with context takeover: its window, but at
 // least 2^9 bytes, because zlib, asked for an 8-bit window, uses 9 bits.
+// deflateConn is a connection's permessage-deflate state: the agreement,
+// and what context takeover keeps. It is made only for connections that
+// negotiated compression, so that the others do not carry its fields.
+type deflateConn struct {
+	deflateParams
+	window *[]byte     // the peer's history, kept with its context takeover
+	own    *compressor // gws's own writer, kept with its context takeover; guarded by Conn.wmu
+}
+
 func (p *deflateParams) peerHistory() int { return 1 << max(p.peerWindow, 9) }
 
 // level returns the flate level gws compresses with under p.

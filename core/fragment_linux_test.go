@@ -21,10 +21,18 @@ import (
 // once the connection was open):
 //
 //	go test -run ^$ -bench FragmentedMessage64MiB -benchtime 3x ./core
+//
+// It runs in goroutine mode and in poller mode (ServerOptions.Poller).
 func BenchmarkFragmentedMessage64MiB(b *testing.B) {
+	for _, mode := range []string{"goroutine", "poller"} {
+		b.Run(mode, func(b *testing.B) { benchmarkFragmentedMessage64MiB(b, mode) })
+	}
+}
+
+func benchmarkFragmentedMessage64MiB(b *testing.B, mode string) {
 	const limit, piece = 64 << 20, 64 << 10
 	cmd := exec.Command(os.Args[0], "-test.run=^TestFragmentServerProcess$")
-	cmd.Env = append(os.Environ(), "GWS_FRAGMENT_SERVER=1")
+	cmd.Env = append(os.Environ(), "GWS_FRAGMENT_SERVER="+mode)
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
@@ -70,7 +78,8 @@ func TestFragmentServerProcess(t *testing.T) {
 	if os.Getenv("GWS_FRAGMENT_SERVER") == "" {
 		t.Skip("the server process of BenchmarkFragmentedMessage64MiB")
 	}
-	addr := serve(t, &Upgrader{ServerOptions: &ServerOptions{ReadMaxPayloadSize: 64 << 20}}, digest{})
+	opts := &ServerOptions{ReadMaxPayloadSize: 64 << 20, Poller: os.Getenv("GWS_FRAGMENT_SERVER") == "poller"}
+	addr := serve(t, &Upgrader{ServerOptions: opts}, digest{})
 	fmt.Println(addr)
 	os.Stdin.Read(make([]byte, 1))
 }

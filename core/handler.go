@@ -3,8 +3,9 @@ package gws
 // EventHandler receives a connection's events. For each connection OnOpen is
 // called once, before any other event, and OnClose once, last; in between
 // the events of one connection come one at a time, in order, on the
-// connection's read goroutine (with ServerOptions.ParallelEnabled,
-// OnMessage calls may overlap).
+// connection's read goroutine, or in poller mode on one of the poller's
+// goroutines at a time (with ServerOptions.ParallelEnabled, OnMessage
+// calls may overlap).
 type EventHandler interface {
 	// OnOpen is called when the connection is ready.
 	OnOpen(socket *Conn)

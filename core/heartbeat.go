@@ -63,6 +63,9 @@ func (h *heartbeat) run(g *group, period time.Duration) {
 func (c *Conn) beat(clock int64, cfg *config) {
 	seen, pinged := c.lastSeen.Load(), c.lastPing.Load()
 	switch {
+	case c.bwait.Load() != nil:
+		// Not reading while it waits for the memory budget, which
+		// bounds that wait itself.
 	case pinged > seen && clock-pinged >= int64(cfg.pingTimeout):
 		c.fail(&CloseError{Code: CloseAbnormal, Reason: "heartbeat timeout", Err: errHeartbeatTimeout})
 	case clock-pinged >= int64(cfg.pingInterval) && pinged <= seen:

@@ -21,7 +21,8 @@ import (
 // and reports the heap and stack they hold while idle, per connection
 // (server and client sides together; the client side is a bare TCP
 // connection). Compare the variants: what compression adds per idle
-// connection is the difference from "plain". Run with -benchtime=1x.
+// connection is the difference from "plain", and what poller mode saves
+// (the goroutine, the runtime's poller state) too. Run with -benchtime=1x.
 func BenchmarkIdleMemory(b *testing.B) {
 	const conns = 500
 	msg := []byte(strings.Repeat("idle connections cost memory; ", 40))
@@ -32,6 +33,7 @@ func BenchmarkIdleMemory(b *testing.B) {
 		client []byte
 	}{
 		{"plain", ServerOptions{}, "", encode(0x80|frame.OpText, msg)},
+		{"poller", ServerOptions{Poller: true}, "", encode(0x80|frame.OpText, msg)},
 		{"deflate", ServerOptions{CompressEnabled: true}, "permessage-deflate", encode(0x80|frame.Rsv1|frame.OpText, newDeflater(false).compress(msg))},
 		{"deflate-client-context", ServerOptions{CompressEnabled: true, ClientContextTakeover: true}, "permessage-deflate", encode(0x80|frame.Rsv1|frame.OpText, newDeflater(false).compress(msg))},
 		{"deflate-server-context", ServerOptions{CompressEnabled: true, ServerContextTakeover: true}, "permessage-deflate", encode(0x80|frame.Rsv1|frame.OpText, newDeflater(false).compress(msg))},

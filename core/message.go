@@ -19,6 +19,7 @@ type Message struct {
 	next    int
 	handler EventHandler
 	closed  bool
+	held    int64 // bytes of the memory budget, given back when the handler returns
 }
 
 var messagePool = sync.Pool{New: func() any { return new(Message) }}

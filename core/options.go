@@ -139,6 +139,52 @@ type ServerOptions struct {
 	// reasons are valid UTF-8. The check is on by default, as RFC 6455
 	// requires.
 	SkipUTF8Validation bool
+
+	// Poller parks connections that wait for data in an epoll set (Linux)
+	// instead of on a goroutine each: an idle connection then holds no
+	// goroutine and no read buffer, and gws takes its socket's descriptor
+	// over, so the runtime's poller holds nothing for it either. At 10,000
+	// idle connections a server's resident memory grows by 1.2–1.4 KB per
+	// connection in poller mode, against 6.1 KB in goroutine mode
+	// (BENCHMARKS.md); a request context holding values of the
+	// application's adds about 0.8 KB, since Conn.Context keeps it. Connections with data are served by a pool of
+	// goroutines the Upgrader's connections share, one goroutine at a
+	// time per connection and in order: events, middleware, options,
+	// deadlines and Shutdown behave as in goroutine mode. A handler that
+	// blocks holds up its own connection only: the pool grows by one
+	// goroutine whenever every one is busy, up to 10,000 (past that,
+	// connections with data wait for one), and shrinks once the work is
+	// done. Connections without a TCP socket of their own (TLS) run in
+	// goroutine mode. In poller mode Conn.NetConn returns gws's own
+	// net.Conn over the socket, not a *net.TCPConn. Off by default; on
+	// systems other than Linux it is ignored, with a warning in the log.
+	Poller bool
+
+	// MemoryBudget bounds, in bytes, what the Upgrader's connections hold
+	// together in messages being received (from the first frame until
+	// OnMessage returns), in messages being decompressed, and in write
+	// queues. A connection whose next frame would take the total past it
+	// stops being read, so TCP makes its peer wait, and goes on once others
+	// have given bytes back, oldest message first. Messages that began first
+	// finish first: when the oldest waiting message cannot grow, connections
+	// waiting with younger messages give way, closed with 1013 (try again
+	// later) at once, and so is one that waits longer than
+	// MemoryBudgetTimeout, or whose message alone is larger than the budget;
+	// Stats.ClosedBy counts them as "memory_budget". The last sixteenth of
+	// the budget is kept for connections holding 64 KiB or less, so that
+	// small messages go through while large ones wait. A message that fits
+	// is never refused. WriteAsync finds a queue that would go past the
+	// budget full. 0, the default, means no budget: gws cannot know what the
+	// rest of the process needs, and a budget closes connections, so the
+	// number is the operator's to choose (ReadMaxPayloadSize still bounds
+	// each message). The Go runtime keeps garbage on top of what is live, up
+	// to GOGC percent more: set a memory limit (GOMEMLIMIT) a little above
+	// the budget plus what the rest of the program needs.
+	MemoryBudget int
+
+	// MemoryBudgetTimeout is how long a connection may wait for room in
+	// MemoryBudget before it is closed with 1013. Default 10 s.
+	MemoryBudgetTimeout time.Duration
 }
 
 // ClientOptions configures Dial and the connection it makes. Every field's
@@ -297,9 +343,9 @@ type config struct {
 	pingInterval      time.Duration // 0: no heartbeat
 	pingTimeout       time.Duration
 	skipUTF8          bool
+	subProtocols      []string // offered by a client, spoken by a server, in order
 
 	// Server side only.
-	subProtocols      []string
 	responseHeader    string // ResponseHeader as header lines, each ending in CRLF
 	responseHeaderErr bool   // ResponseHeader has a name or value that would inject lines
 	parallel          bool
@@ -310,6 +356,9 @@ type config struct {
 	queueBytes        int
 	slowConsumer      SlowConsumerPolicy
 	slowBlock         time.Duration
+	poller            bool
+	budget            int64
+	budgetTimeout     time.Duration
 }
 
 func (o *ServerOptions) config() *config {
@@ -339,12 +388,31 @@ func (o *ServerOptions) config() *config {
 		queueBytes:        cmp.Or(max(o.WriteQueueBytes, 0), 1<<20),
 		slowConsumer:      o.SlowConsumer,
 		slowBlock:         cmp.Or(max(o.SlowBlockTimeout, 0), 5*time.Second),
+		poller:            (o.Poller || pollerEverywhere) && pollerSupported,
+		budget:            int64(max(o.MemoryBudget, 0)),
+		budgetTimeout:     cmp.Or(max(o.MemoryBudgetTimeout, 0), 10*time.Second),
 	}
 	if o.LogEnabled {
 		c.logger = cmp.Or(o.Logger, slog.Default())
 	}
+	if o.Poller && !pollerSupported {
+		c.pollerLogger().Warn("gws: ServerOptions.Poller needs Linux; connections run on goroutines of their own")
+	}
 	c.responseHeader, c.responseHeaderErr = headerLines(o.ResponseHeader)
 	return c.withDefaults()
+}
+
+// pollerEverywhere turns ServerOptions.Poller on for every Upgrader: this
+// package's tests run once in each mode (TestPollerMode).
+var pollerEverywhere = false
+
+// pollerLogger is where the poller says it cannot work, LogEnabled or not:
+// an option that does nothing must not go unnoticed.
+func (c *config) pollerLogger() *slog.Logger {
+	if c.logger != nil {
+		return c.logger
+	}
+	return slog.Default()
 }
 
 // headerLines renders h as the header lines of a response, once, so that
@@ -378,6 +446,7 @@ func (o *ClientOptions) config() *config {
 		pingInterval:      o.PingInterval,
 		pingTimeout:       o.PingTimeout,
 		skipUTF8:          o.SkipUTF8Validation,
+		subProtocols:      o.SubProtocols,
 		queueMessages:     256,
 		queueBytes:        1 << 20,
 		slowBlock:         5 * time.Second,

@@ -16,4 +16,7 @@ func enableInq(uintptr) bool          { return false }
 func (c *Conn) tryRead(uintptr) bool  { return true }
 func (c *Conn) rawWrite(uintptr) bool { return true }
 
-func (c *Conn) closeNet() error { return c.nc.Close() }
+func (c *Conn) closeNet() error {
+	c.cancelBudgetWait()
+	return c.nc.Close()
+}

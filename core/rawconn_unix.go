@@ -41,6 +41,11 @@ func rawConnOf(nc net.Conn) syscall.RawConn {
 func (c *Conn) tryRead(fd uintptr) bool {
 	for {
 		if err := c.advance(); err != errNeedMore {
+			if err == errBudgetWait {
+				// Poller mode: parked without reading until the budget
+				// has room (see reserveRead).
+				return false
+			}
 			c.loopErr = err
 			return true
 		}
@@ -92,6 +97,7 @@ func (c *Conn) tryRead(fd uintptr) bool {
 // both directions at once and wakes the loop, which closes the socket
 // once it is out.
 func (c *Conn) closeNet() error {
+	c.cancelBudgetWait()
 	if c.raw == nil {
 		return c.nc.Close()
 	}
@@ -120,7 +126,7 @@ func (c *Conn) rawWrite(fd uintptr) bool {
 			}
 			return false
 		case e != 0:
-			c.wtryErr = os.NewSyscallError("write", e)
+			c.wtryErr = e
 			return true
 		}
 		c.wtry = c.wtry[n:]

@@ -19,3 +19,30 @@ func sysWrite(fd uintptr, p []byte) (uintptr, syscall.Errno) {
 	n, _, e := syscall.Syscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)), syscall.MSG_NOSIGNAL, 0, 0)
 	return n, e
 }
+
+// sysWritev writes bufs to the socket fd with writev(2), at most
+// maxIovecs of them at once.
+func sysWritev(fd uintptr, bufs [][]byte) (uintptr, syscall.Errno) {
+	var iov [maxIovecs]syscall.Iovec
+	n := 0
+	for _, b := range bufs {
+		if len(b) == 0 {
+			continue
+		}
+		if n == len(iov) {
+			break
+		}
+		iov[n].Base = unsafe.SliceData(b)
+		iov[n].SetLen(len(b))
+		n++
+	}
+	if n == 0 {
+		return 0, 0
+	}
+	w, _, e := syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(n))
+	return w, e
+}
+
+// maxIovecs is how many buffers sysWritev passes in one call, as many as
+// a write queue's batch usually holds.
+const maxIovecs = 64

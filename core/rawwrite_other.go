@@ -16,3 +16,14 @@ func sysWrite(fd uintptr, p []byte) (uintptr, syscall.Errno) {
 	}
 	return uintptr(n), 0
 }
+
+// sysWritev writes the first non-empty buffer of bufs with sysWrite; a
+// caller that loops until all are written gets them all.
+func sysWritev(fd uintptr, bufs [][]byte) (uintptr, syscall.Errno) {
+	for _, b := range bufs {
+		if len(b) > 0 {
+			return sysWrite(fd, b)
+		}
+	}
+	return 0, 0
+}

@@ -3,10 +3,12 @@ package gws
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/gwsgo/gws/core/internal/bufpool"
 	"github.com/gwsgo/gws/core/internal/frame"
+	"github.com/gwsgo/gws/core/internal/utf8v"
 )
 
 // errPeerClosed ends the read loop after the peer's close frame was handled.
@@ -15,6 +17,100 @@ var errPeerClosed = errors.New("gws: closed by peer")
 // errNeedMore tells the read loop that the bytes buffered so far end
 // inside a frame.
 var errNeedMore = errors.New("gws: need more bytes")
+
+// reader is the read side's state while bytes are in flight: the read
+// buffer, the frame being read and the message being assembled. A
+// connection borrows one from a pool when bytes arrive and gives it back,
+// read buffer included, once a message is complete and nothing is left to
+// read, so that an idle connection holds none of it (some 150 bytes, with
+// a 4 KiB buffer behind them). Between the fragments of a message it keeps
+// the reader and gives back the buffer. Only the read loop touches it.
+type reader struct {
+	rbuf       *[]byte // nil between fragments
+	rpos, rend int
+	rstate     int          // stateHeader, or statePayload while rdst is being filled
+	rh         frame.Header // the frame being read
+	rdst       []byte       // where the rest of its payload goes
+	rmask      int          // the masking key position of rdst[0]
+	rctl       *[]byte      // a control frame's payload
+	rvalidate  bool         // check rdst's bytes as UTF-8
+	compressed bool         // the message being read has RSV1
+	msgOp      Opcode
+	msg        *[]byte
+	text       utf8v.Validator
+
+	// With a MemoryBudget: what the message holds of it, and its age.
+	held, seq int64
+
+	peerCode   Code // the peer's close frame, once read
+	peerReason []byte
+}
+
+// readers pools readers with their read buffers.
+var readers = sync.Pool{New: func() any { return new(reader) }}
+
+// The states of the read side.
+const (
+	stateHeader  = iota // expecting a frame header
+	statePayload        // reading a frame's payload into rdst
+)
+
+// takeBuffer borrows a reader, if the connection holds none, and a read
+// buffer of at least n bytes, at least ReadBufferSize, if it has none;
+// the buffer is empty.
+func (c *Conn) takeBuffer(n int) {
+	if c.r == nil {
+		c.r = readers.Get().(*reader)
+	}
+	r := c.r
+	n = max(n, c.cfg.readBuffer)
+	if r.rbuf != nil && cap(*r.rbuf) < n {
+		bufpool.Put(r.rbuf)
+		r.rbuf = nil
+	}
+	if r.rbuf == nil {
+		r.rbuf = bufpool.Get(n)
+	}
+	*r.rbuf = (*r.rbuf)[:cap(*r.rbuf)]
+	r.rpos, r.rend = 0, 0
+}
+
+// releaseIfIdle gives the reader back when nothing is in flight, and the
+// read buffer alone between the fragments of a message.
+func (c *Conn) releaseIfIdle() {
+	r := c.r
+	if r == nil || r.rpos != r.rend || r.rstate != stateHeader {
+		return
+	}
+	if r.msg != nil || r.held != 0 {
+		if r.rbuf != nil {
+			bufpool.Put(r.rbuf)
+			r.rbuf = nil
+		}
+		r.rpos, r.rend = 0, 0
+		return
+	}
+	c.r = nil
+	r.rpos, r.rend = 0, 0
+	readers.Put(r)
+}
+
+// releaseBuffer gives back the reader and everything it holds, when the
+// connection ends.
+func (c *Conn) releaseBuffer() {
+	r := c.r
+	if r == nil {
+		return
+	}
+	c.r = nil
+	for _, b := range []*[]byte{r.rbuf, r.msg, r.rctl} {
+		if b != nil {
+			bufpool.Put(b)
+		}
+	}
+	*r = reader{}
+	readers.Put(r)
+}
 
 // readLoop delivers the connection's events: OnOpen, then every message,
 // ping and pong, then OnClose. It returns when the connection has ended and
@@ -51,12 +147,12 @@ func (c *Conn) pullLoop() error {
 		if err := c.advance(); err != errNeedMore {
 			return err
 		}
-		if c.rpos == c.rend && c.rstate == stateHeader {
-			c.releaseBuffer()
+		if r := c.r; r == nil || r.rpos == r.rend && r.rstate == stateHeader {
+			c.releaseIfIdle()
 			n, err := c.nc.Read(c.rpeek[:])
 			if n > 0 {
 				c.takeBuffer(0)
-				c.rend = copy(*c.rbuf, c.rpeek[:n])
+				c.r.rend = copy(*c.r.rbuf, c.rpeek[:n])
 			}
 			if err != nil {
 				return err
@@ -81,20 +177,22 @@ func (c *Conn) pullLoop() error {
 // the read buffer's copy), or into the read buffer, borrowed if none is
 // held.
 func (c *Conn) readTarget() (dst []byte, direct bool) {
-	if c.rstate == statePayload && c.rpos == c.rend && c.rbuf != nil && len(c.rdst) > len(*c.rbuf)/2 {
-		return c.rdst, true
-	}
-	if c.rbuf == nil {
+	r := c.r
+	if r == nil || r.rbuf == nil {
 		c.takeBuffer(0)
+		r = c.r
 	}
-	if c.rpos == c.rend {
-		c.rpos, c.rend = 0, 0
-	} else if len(*c.rbuf)-c.rend < frame.MaxHeaderSize {
+	if r.rstate == statePayload && r.rpos == r.rend && len(r.rdst) > len(*r.rbuf)/2 {
+		return r.rdst, true
+	}
+	if r.rpos == r.rend {
+		r.rpos, r.rend = 0, 0
+	} else if len(*r.rbuf)-r.rend < frame.MaxHeaderSize {
 		// A header cut by the end of the buffer: move it to the front.
-		c.rend = copy(*c.rbuf, (*c.rbuf)[c.rpos:c.rend])
-		c.rpos = 0
+		r.rend = copy(*r.rbuf, (*r.rbuf)[r.rpos:r.rend])
+		r.rpos = 0
 	}
-	return (*c.rbuf)[c.rend:], false
+	return (*r.rbuf)[r.rend:], false
 }
 
 // received accounts for n bytes read into the target readTarget gave.
@@ -102,30 +200,36 @@ func (c *Conn) received(n int, direct bool) error {
 	if direct {
 		return c.took(n)
 	}
-	c.rend += n
+	c.r.rend += n
 	return nil
 }
 
 // advance handles every complete frame in the read buffer and the payload
 // bytes there, and returns errNeedMore when it must wait for the peer.
 func (c *Conn) advance() error {
+	r := c.r
+	if r == nil {
+		return errNeedMore
+	}
 	for {
-		if c.rstate == stateHeader {
+		if r.rstate == stateHeader {
 			if err := c.readHeader(); err != nil {
 				return err
 			}
 		}
-		if n := min(len(c.rdst), c.rend-c.rpos); n > 0 {
-			copy(c.rdst, (*c.rbuf)[c.rpos:c.rpos+n])
-			c.rpos += n
+		if n := min(len(r.rdst), r.rend-r.rpos); n > 0 {
+			copy(r.rdst, (*r.rbuf)[r.rpos:r.rpos+n])
+			r.rpos += n
 			if err := c.took(n); err != nil {
 				return err
 			}
 		}
-		if len(c.rdst) > 0 {
+		if len(r.rdst) > 0 {
 			return errNeedMore
 		}
-		c.rstate = stateHeader
+		// Even empty, rdst would keep the payload's buffer reachable.
+		r.rdst = nil
+		r.rstate = stateHeader
 		if err := c.endFrame(); err != nil {
 			return err
 		}
@@ -135,10 +239,11 @@ func (c *Conn) advance() error {
 // readHeader parses and checks the next frame header and prepares for its
 // payload.
 func (c *Conn) readHeader() error {
-	if c.rbuf == nil || c.rend-c.rpos < 2 {
+	r := c.r
+	if r.rbuf == nil || r.rend-r.rpos < 2 {
 		return errNeedMore
 	}
-	b := (*c.rbuf)[c.rpos:c.rend]
+	b := (*r.rbuf)[r.rpos:r.rend]
 	if len(b) < frame.HeaderLen(b[1]) {
 		return errNeedMore
 	}
@@ -146,54 +251,72 @@ func (c *Conn) readHeader() error {
 	if err != nil {
 		return protocolError(CloseProtocolError, errProtocol, "%v", err)
 	}
-	c.rpos += n
-	if c.cfg.pingInterval > 0 {
-		c.lastSeen.Store(c.g.clock.Load())
-	}
 	if err := c.checkHeader(&h); err != nil {
 		return err
+	}
+	if c.g.budget != nil && !frame.IsControl(h.Opcode) {
+		// Waiting for room leaves the header unread, to be read again.
+		if err := c.reserveFrame(&h); err != nil {
+			return err
+		}
+	}
+	r.rpos += n
+	if c.cfg.pingInterval > 0 {
+		c.lastSeen.Store(c.g.clock.Load())
 	}
 	c.beginFrame(&h)
 	return nil
 }
 
-// beginFrame points c.rdst at where h's payload goes: a control frame's own
+// reserveFrame takes from the memory budget what beginFrame is about to
+// take from the pool for h's payload.
+func (c *Conn) reserveFrame(h *frame.Header) error {
+	if h.Opcode != frame.OpContinuation {
+		return c.reserveRead(int64(bufpool.Cap(int(h.Length))), false)
+	}
+	l, old := len(*c.r.msg), cap(*c.r.msg)
+	return c.reserveRead(int64(bufpool.GrowCap(l, old, int(h.Length), c.cfg.readMax)-old), false)
+}
+
+// beginFrame points rdst at where h's payload goes: a control frame's own
 // small buffer, or the end of the message being assembled.
 func (c *Conn) beginFrame(h *frame.Header) {
-	c.rh = *h
-	c.rmask = 0
-	c.rstate = statePayload
-	c.rvalidate = false
+	r := c.r
+	r.rh = *h
+	r.rmask = 0
+	r.rstate = statePayload
+	r.rvalidate = false
 	if frame.IsControl(h.Opcode) {
-		c.rctl = bufpool.Get(int(h.Length))
-		c.rdst = *c.rctl
+		r.rctl = bufpool.Get(int(h.Length))
+		r.rdst = *r.rctl
 		return
 	}
 	if h.Opcode != frame.OpContinuation {
-		c.msgOp = Opcode(h.Opcode)
-		c.msgCompressed = h.Rsv != 0
-		c.msg = bufpool.Get(int(h.Length))
-		*c.msg = (*c.msg)[:0]
-		c.text.Reset()
+		r.msgOp = Opcode(h.Opcode)
+		r.compressed = h.Rsv != 0
+		r.msg = bufpool.Get(int(h.Length))
+		*r.msg = (*r.msg)[:0]
+		r.text.Reset()
 	} else {
-		c.msg = bufpool.Grow(c.msg, int(h.Length), c.cfg.readMax)
+		r.msg = c.grow(r.msg, int(h.Length), c.cfg.readMax)
 	}
-	start := len(*c.msg)
-	*c.msg = (*c.msg)[:start+int(h.Length)]
-	c.rdst = (*c.msg)[start:]
-	c.rvalidate = c.msgOp == OpcodeText && !c.cfg.skipUTF8 && !c.msgCompressed
+	start := len(*r.msg)
+	*r.msg = (*r.msg)[:start+int(h.Length)]
+	r.rdst = (*r.msg)[start:]
+	r.rvalidate = r.msgOp == OpcodeText && !c.cfg.skipUTF8 && !r.compressed
 }
 
 // took unmasks the next n payload bytes, now in place at the start of
-// c.rdst, and checks text as it goes, so that invalid UTF-8 is caught at
+// rdst, and checks text as it goes, so that invalid UTF-8 is caught at
 // the first bad piece rather than at the end of a long frame.
 func (c *Conn) took(n int) error {
-	piece := c.rdst[:n]
-	c.rdst = c.rdst[n:]
-	if c.rh.Masked {
-		c.rmask = frame.Mask(piece, c.rh.Key, c.rmask)
+	r := c.r
+	piece := r.rdst[:n]
+	r.rdst = r.rdst[n:]
+	if r.rh.Masked {
+		r.rmask = frame.Mask(piece, r.rh.Key, r.rmask)
 	}
-	if c.rvalidate && !c.text.Write(piece) {
+	if r.rvalidate && !r.text.Write(piece) {
 		return protocolError(CloseInvalidPayload, errInvalidUTF8, "invalid UTF-8 in text message")
 	}
 	return nil
@@ -203,30 +326,31 @@ func (c *Conn) took(n int) error {
 // from the read loop to the handler, so what only some frames need is in
 // functions of its own, keeping this frame on the stack small.
 func (c *Conn) endFrame() error {
-	if frame.IsControl(c.rh.Opcode) {
+	r := c.r
+	if frame.IsControl(r.rh.Opcode) {
 		return c.endControl()
 	}
-	if !c.rh.Fin {
+	if !r.rh.Fin {
 		return nil
 	}
-	msg := c.msg
-	c.msg = nil
-	if c.msgCompressed {
+	msg := r.msg
+	r.msg = nil
+	if r.compressed {
 		return c.endCompressed(msg)
 	}
-	if c.msgOp == OpcodeText && !c.cfg.skipUTF8 && !c.text.Complete() {
+	if r.msgOp == OpcodeText && !c.cfg.skipUTF8 && !r.text.Complete() {
 		return c.badText(msg, "text message ends inside a character")
 	}
-	c.dispatch(c.msgOp, msg)
+	c.dispatch(r.msgOp, msg)
 	return nil
 }
 
 // endControl acts on a complete ping, pong or close frame.
 func (c *Conn) endControl() error {
-	buf := c.rctl
-	c.rctl = nil
+	buf := c.r.rctl
+	c.r.rctl = nil
 	defer bufpool.Put(buf)
-	return c.control(c.rh.Opcode, *buf)
+	return c.control(c.r.rh.Opcode, *buf)
 }
 
 // endCompressed inflates a complete compressed message and dispatches it.
@@ -235,10 +359,10 @@ func (c *Conn) endCompressed(msg *[]byte) error {
 	if err != nil {
 		return err
 	}
-	if c.msgOp == OpcodeText && !c.cfg.skipUTF8 && !utf8.Valid(*msg) {
+	if c.r.msgOp == OpcodeText && !c.cfg.skipUTF8 && !utf8.Valid(*msg) {
 		return c.badText(msg, "invalid UTF-8 in text message")
 	}
-	c.dispatch(c.msgOp, msg)
+	c.dispatch(c.r.msgOp, msg)
 	return nil
 }
 
@@ -274,19 +398,19 @@ func (c *Conn) checkHeader(h *frame.Header) error {
 		}
 		return nil
 	case frame.OpContinuation:
-		if c.msg == nil {
+		if c.r.msg == nil {
 			return protocolError(CloseProtocolError, errProtocol, "continuation frame without a message")
 		}
 	case frame.OpText, frame.OpBinary:
-		if c.msg != nil {
+		if c.r.msg != nil {
 			return protocolError(CloseProtocolError, errProtocol, "new message inside a fragmented one")
 		}
 	default:
 		return protocolError(CloseProtocolError, errProtocol, "reserved opcode %#x", h.Opcode)
 	}
 	have := 0
-	if c.msg != nil {
-		have = len(*c.msg)
+	if c.r.msg != nil {
+		have = len(*c.r.msg)
 	}
 	if h.Length > int64(c.cfg.readMax-have) {
 		return protocolError(CloseMessageTooBig, errMessageTooBig, "message over %d bytes", c.cfg.readMax)
@@ -299,20 +423,28 @@ func (c *Conn) checkHeader(h *frame.Header) error {
 func (c *Conn) inflate(msg *[]byte) (*[]byte, error) {
 	var dict []byte
 	if !c.deflate.peerNoContext {
-		if c.peerWindow == nil {
-			c.peerWindow = bufpool.Get(c.deflate.peerHistory())
-			*c.peerWindow = (*c.peerWindow)[:0]
+		if c.deflate.window == nil {
+			c.deflate.window = bufpool.Get(c.deflate.peerHistory())
+			*c.deflate.window = (*c.deflate.window)[:0]
 		}
-		dict = *c.peerWindow
+		dict = *c.deflate.window
 	}
-	msg = bufpool.Grow(msg, len(deflateTail), c.cfg.readMax+len(deflateTail))
-	out, err := c.cfg.codec.inflate(msg, dict, c.cfg.readMax)
-	bufpool.Put(msg)
-	if err != nil {
+	most := c.cfg.readMax + len(deflateTail)
+	if err := c.holdMore(int64(bufpool.GrowCap(len(*msg), cap(*msg), len(deflateTail), most) - cap(*msg))); err != nil {
+		bufpool.Put(msg)
 		return nil, err
 	}
-	if c.peerWindow != nil {
-		slideWindow(c.peerWindow, *out, c.deflate.peerHistory())
+	msg = c.grow(msg, len(deflateTail), most)
+	out, err := c.cfg.codec.inflate(msg, dict, c.cfg.readMax, c)
+	if err != nil {
+		// The connection ends: finish gives back what it holds.
+		bufpool.Put(msg)
+		return nil, err
+	}
+	c.releaseHeld(int64(cap(*msg)))
+	bufpool.Put(msg)
+	if c.deflate.window != nil {
+		slideWindow(c.deflate.window, *out, c.deflate.peerHistory())
 	}
 	return out, nil
 }

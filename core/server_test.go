@@ -8,11 +8,13 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
@@ -22,8 +24,11 @@ import (
 	"github.com/gwsgo/gws/core/internal/frame"
 )
 
-// TestMain fails the run when a goroutine of gws outlives the tests.
+// TestMain fails the run when a goroutine of gws outlives the tests. With
+// GWS_TEST_POLLER set, every Upgrader runs in poller mode (see
+// TestPollerMode).
 func TestMain(m *testing.M) {
+	pollerEverywhere = os.Getenv("GWS_TEST_POLLER") != ""
 	code := m.Run()
 	if code == 0 {
 		if err := leakedGoroutines(); err != nil {
@@ -32,6 +37,34 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(code)
+}
+
+// TestPollerMode runs the tests this run selected once more, in a child
+// process in which every Upgrader has ServerOptions.Poller on: everything
+// they check of a server (events, close handling, deadlines, heartbeats,
+// queues, Shutdown, compression, hostile clients) must hold in both modes.
+// It doubles the package's time (some 30 s under the race detector on 2
+// cores), the price of checking every behaviour in both modes.
+func TestPollerMode(t *testing.T) {
+	if pollerEverywhere {
+		t.Skip("this is the run in poller mode")
+	}
+	if !pollerSupported {
+		t.Skip("no poller on this system")
+	}
+	args := []string{"-test.count=1"}
+	for _, name := range []string{"test.run", "test.skip", "test.short", "test.v", "test.timeout"} {
+		if f := flag.Lookup(name); f != nil && f.Value.String() != f.DefValue {
+			args = append(args, "-"+name+"="+f.Value.String())
+		}
+	}
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "GWS_TEST_POLLER=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("in poller mode: %v\n%s", err, out)
+	}
+	t.Logf("in poller mode:\n%s", out)
 }
 
 func leakedGoroutines() error {

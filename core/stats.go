@@ -53,7 +53,8 @@ type Stats struct {
 	// gws failed the connection), "io_error" (TCP ended or failed without
 	// a closing handshake), "heartbeat_timeout" (no answer to the
 	// heartbeat's ping), "write_timeout" (a frame not written within
-	// WriteTimeout) and "slow_consumer" (SlowClose).
+	// WriteTimeout), "slow_consumer" (SlowClose) and "memory_budget"
+	// (closed with 1013 for want of room in ServerOptions.MemoryBudget).
 	ClosedBy map[string]int64
 
 	// Dropped counts the messages WriteAsync and Broadcast dropped under
@@ -208,10 +209,11 @@ const (
 	causeHeartbeat
 	causeWriteTimeout
 	causeSlow
+	causeBudget
 	numCauses
 )
 
-var causeNames = [numCauses]string{"", "peer_close", "local_close", "shutdown", "protocol_error", "io_error", "heartbeat_timeout", "write_timeout", "slow_consumer"}
+var causeNames = [numCauses]string{"", "peer_close", "local_close", "shutdown", "protocol_error", "io_error", "heartbeat_timeout", "write_timeout", "slow_consumer", "memory_budget"}
 
 // closedBy records who started to close the connection, if nobody did
 // before: the application (causeLocal) or a shutdown.
@@ -227,6 +229,8 @@ func (c *Conn) endCause(err error, ce, le *CloseError, werr error) cause {
 		return causeHeartbeat
 	case le != nil:
 		return causeSlow
+	case ce != nil && ce.Err == errBudget:
+		return causeBudget
 	case ce != nil:
 		return causeProtocol
 	}

@@ -206,8 +206,8 @@ func TestStatsCountEnds(t *testing.T) {
 					break
 				}
 			}
-			if len(s.Closed) != 7 || len(s.ClosedBy) != 8 {
-				t.Errorf("%d classes and %d causes, want all 7 and 8 always", len(s.Closed), len(s.ClosedBy))
+			if len(s.Closed) != 7 || len(s.ClosedBy) != 9 {
+				t.Errorf("%d classes and %d causes, want all 7 and 9 always", len(s.Closed), len(s.ClosedBy))
 			}
 		})
 	}

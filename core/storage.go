@@ -8,7 +8,7 @@ import "sync"
 // and the event handlers read it back. The zero value is ready to use and
 // holds no map until the first Put.
 type Storage struct {
-	mu sync.RWMutex
+	mu sync.Mutex // not an RWMutex: 16 bytes less in every Conn, and reads are short
 	m  map[string]any
 }
 
@@ -24,9 +24,9 @@ func (s *Storage) Put(key string, value any) {
 
 // Get returns the value stored under key and whether there was one.
 func (s *Storage) Get(key string) (any, bool) {
-	s.mu.RLock()
+	s.mu.Lock()
 	v, ok := s.m[key]
-	s.mu.RUnlock()
+	s.mu.Unlock()
 	return v, ok
 }
 
@@ -39,9 +39,9 @@ func (s *Storage) Delete(key string) {
 
 // Len returns the number of keys stored.
 func (s *Storage) Len() int {
-	s.mu.RLock()
+	s.mu.Lock()
 	n := len(s.m)
-	s.mu.RUnlock()
+	s.mu.Unlock()
 	return n
 }
 
@@ -55,14 +55,14 @@ func (s *Storage) adopt(from *Storage) {
 // Range calls f for each key and value until f returns false. It works on a
 // snapshot, so f may call Put or Delete.
 func (s *Storage) Range(f func(key string, value any) bool) {
-	s.mu.RLock()
+	s.mu.Lock()
 	keys := make([]string, 0, len(s.m))
 	vals := make([]any, 0, len(s.m))
 	for k, v := range s.m {
 		keys = append(keys, k)
 		vals = append(vals, v)
 	}
-	s.mu.RUnlock()
+	s.mu.Unlock()
 	for i := range keys {
 		if !f(keys[i], vals[i]) {
 			return

@@ -44,7 +44,10 @@ type group struct {
 	closing bool          // Shutdown has begun
 	allGone chan struct{} // closed when live empties during Shutdown
 	beat    *heartbeat
-	clock   atomic.Int64 // the heartbeat's clock, read when frames arrive
+	clock   atomic.Int64  // the heartbeat's clock, read when frames arrive
+	poll    *poller       // with ServerOptions.Poller, while connections use it
+	budget  *budget       // ServerOptions.MemoryBudget; nil without one
+	httpCtx netHTTPValues // in poller mode, for Conn.Context
 
 	dropped  atomic.Int64
 	slowShut atomic.Int64
@@ -70,6 +73,7 @@ func (u *Upgrader) group() *group {
 	u.once.Do(func() {
 		u.conns.cfg = u.ServerOptions.config()
 		u.conns.observe = u.ObserveHandler
+		u.conns.budget = newBudget(u.conns.cfg.budget, u.conns.cfg.budgetTimeout)
 		if n := u.conns.cfg.concurrency; n > 0 {
 			u.conns.slots = make(chan struct{}, n)
 		}

@@ -3,10 +3,12 @@ package gws
 import (
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/gwsgo/gws/core/internal/bufpool"
+	"github.com/gwsgo/gws/core/internal/frame"
 )
 
 // errSlowConsumer is why SlowClose dropped a connection.
@@ -25,8 +27,46 @@ type writeQueue struct {
 	ended   bool          // the connection has ended: fail new frames
 	room    chan struct{} // made when a SlowBlock writer waits for room
 	drained sync.WaitGroup
-	vec     net.Buffers // frames of the batch being written, guarded by Conn.wmu
-	out     net.Buffers // what writev consumes; a field so it does not escape per call
+	vec     net.Buffers               // frames of the batch being written, guarded by Conn.wmu
+	out     net.Buffers               // what writev consumes; a field so it does not escape per call
+	hdr     [frame.MaxHeaderSize]byte // the header writeLarge sends; guarded by Conn.wmu
+}
+
+// queue returns the connection's write queue, made on first use: many
+// connections never need one, and it is 200 bytes.
+func (c *Conn) queue() *writeQueue {
+	if q := c.wq.Load(); q != nil {
+		return q
+	}
+	c.wq.CompareAndSwap(nil, new(writeQueue))
+	return c.wq.Load()
+}
+
+// endedQueue is the queue of a connection that ended without one: it
+// fails every frame.
+var endedQueue = writeQueue{ended: true}
+
+// endQueue fails the frames still queued, and any queued later, once the
+// connection has ended, and waits for the drainer.
+func (c *Conn) endQueue() {
+	if c.wq.CompareAndSwap(nil, &endedQueue) {
+		return
+	}
+	q := c.wq.Load()
+	q.mu.Lock()
+	q.ended = true
+	if q.room != nil {
+		// Wake SlowBlock writers waiting for room: there will be none.
+		close(q.room)
+		q.room = nil
+	}
+	queued := q.items
+	q.items = nil
+	q.mu.Unlock()
+	for i := range queued {
+		queued[i].release(errClosed)
+	}
+	q.drained.Wait()
 }
 
 // outFrame is one encoded frame waiting in a write queue.
@@ -40,6 +80,8 @@ type outFrame struct {
 	isClose  bool
 	queued   bool // leave the write to a drainer even on an empty queue, so that frames coalesce (Broadcast)
 	callback func(error)
+	held     int64   // bytes taken from budget while queued
+	budget   *budget // set with held
 }
 
 func (f *outFrame) size() int {
@@ -58,6 +100,9 @@ func (f *outFrame) release(err error) {
 		bufpool.Put(f.ctx)
 	case f.bc != nil:
 		f.bc.release()
+	}
+	if f.held > 0 {
+		f.budget.release(f.held)
 	}
 	if f.callback != nil {
 		f.callback(err)
@@ -92,10 +137,10 @@ func (c *Conn) queueMessage(op Opcode, payload []byte, callback func(error)) err
 // queue is full. It returns what f's callback is told when f never goes
 // out: ErrWriteQueueFull or errClosed, and nil once f is queued.
 func (c *Conn) enqueue(f outFrame) error {
-	q := &c.wq
+	q := c.queue()
 	q.mu.Lock()
 	var timer *time.Timer
-	for !q.ended && q.full(f.size(), c.cfg) {
+	for !q.ended && (q.full(f.size(), c.cfg) || !c.holdQueued(&f, len(q.items) == 0)) {
 		switch c.cfg.slowConsumer {
 		case SlowClose:
 			q.mu.Unlock()
@@ -140,9 +185,10 @@ func (q *writeQueue) full(n int, cfg *config) bool {
 }
 
 // push appends f and starts a drainer if none runs; it is called with
-// c.wq.mu held and unlocks it. It fails only when the connection has ended.
+// the queue's mu held and unlocks it. It fails only when the connection
+// has ended.
 func (c *Conn) push(f outFrame) error {
-	q := &c.wq
+	q := c.wq.Load()
 	if q.ended {
 		q.mu.Unlock()
 		f.release(errClosed)
@@ -198,16 +244,22 @@ func (c *Conn) writeNow(f outFrame) {
 			// RawConn.Write fails at once if it has passed: keep it ahead.
 			c.setWriteDeadline()
 		}
-		c.wtry, c.wtryErr, c.wnowait = f.b, nil, true
+		c.wtry, c.wtryErr, c.wnowait = f.b, 0, true
 		r := c.reads.Load()
-		if rerr := c.raw.Write(c.writeFn); rerr != nil {
-			c.wtryErr = rerr
+		var werr error
+		if c.pc != nil {
+			werr = c.pc.writeLoop(c.rawWrite)
+		} else {
+			werr = c.raw.Write(c.writeFn)
+		}
+		if c.wtryErr != 0 {
+			werr = os.NewSyscallError("write", c.wtryErr)
 		}
 		rest := c.wtry
 		c.wtry, c.wnowait = nil, false
 		switch {
-		case c.wtryErr != nil:
-			err = c.writeFailed(c.wtryErr)
+		case werr != nil:
+			err = c.writeFailed(werr)
 		case len(rest) > 0:
 			f.b = rest
 			go c.finishThenDrain(f)
@@ -242,7 +294,7 @@ func (c *Conn) finishThenDrain(f outFrame) {
 // drainRest hands the drainer's role on: to a goroutine if frames were
 // queued meanwhile, or back to the queue if not.
 func (c *Conn) drainRest() {
-	q := &c.wq
+	q := c.wq.Load()
 	q.mu.Lock()
 	if len(q.items) == 0 {
 		q.running = false
@@ -257,7 +309,7 @@ func (c *Conn) drainRest() {
 // drain writes queued frames until the queue is empty, a batch at a time
 // with one writev system call per batch.
 func (c *Conn) drain() {
-	q := &c.wq
+	q := c.wq.Load()
 	defer q.drained.Done()
 	for {
 		q.mu.Lock()
@@ -314,7 +366,7 @@ func (c *Conn) writeBatch(batch []outFrame) {
 // including a close frame, with one writev system call, and returns how
 // many it wrote; c.wmu is held.
 func (c *Conn) writeVec(batch []outFrame) (int, error) {
-	q := &c.wq
+	q := c.wq.Load()
 	q.vec = q.vec[:0]
 	n := 0
 	for n < len(batch) && batch[n].ctx == nil {
@@ -326,7 +378,7 @@ func (c *Conn) writeVec(batch []outFrame) (int, error) {
 	}
 	c.setWriteDeadline()
 	q.out = q.vec
-	_, err := q.out.WriteTo(c.nc)
+	_, err := c.writeBuffers(&q.out)
 	clear(q.vec)
 	if err != nil {
 		return n, c.writeFailed(err)

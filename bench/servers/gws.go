@@ -14,6 +14,7 @@ import (
 func init() {
 	register(Library{Name: "gws", Title: "gws (ours)", WebSocket: true, Serve: serveGws, CanBroadcast: true, CanCompress: true})
 	register(Library{Name: "gws-klauspost", Title: "gws + klauspost", WebSocket: true, Serve: serveGwsKlauspost, CanCompress: true, CompressOnly: true})
+	register(Library{Name: "gws-poller", Title: "gws, poller mode", WebSocket: true, Serve: serveGwsPoller, CanBroadcast: true, CanCompress: true})
 }
 
 type gwsEcho struct{}
@@ -86,5 +87,13 @@ func serveGws(ln net.Listener, o Options) error {
 func serveGwsKlauspost(ln net.Listener, o Options) error {
 	u, h := gwsSetup(o)
 	u.ServerOptions.CompressCodec = gwsklauspost.Codec{}
+	return serveHTTP(ln, gwshttp.Handler(u, h))
+}
+
+// serveGwsPoller is serveGws with ServerOptions.Poller: idle connections
+// wait in gws's epoll set instead of on a goroutine each.
+func serveGwsPoller(ln net.Listener, o Options) error {
+	u, h := gwsSetup(o)
+	u.ServerOptions.Poller = true
 	return serveHTTP(ln, gwshttp.Handler(u, h))
 }

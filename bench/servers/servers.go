@@ -52,6 +52,10 @@ type Library struct {
 	// CompressOnly runs the library in compression scenarios alone: a
 	// variant that differs from another only in its codec.
 	CompressOnly bool
+	// IdleOnly runs the library in the idle scenario alone: a variant
+	// that differs from another only in its router, which matters for
+	// what an idle connection holds and little for anything else.
+	IdleOnly bool
 }
 
 var registry = map[string]Library{}
@@ -97,9 +101,11 @@ func rank(name string) int {
 	switch name {
 	case "gws":
 		return 0
-	case "gws-klauspost":
+	case "gws-klauspost", "gws-poller":
 		return 1
 	case "lxzan":
+		return 1
+	case "gws-poller-gin", "gws-poller-echo", "gws-poller-fasthttp", "gws-poller-fiber":
 		return 1
 	case "gws-fiber", "gws-fiberv3":
 		// The servers on Fiber together after those on net/http, so

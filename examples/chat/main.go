@@ -20,7 +20,8 @@
 // with notices "from": "server". A name belongs to its newest connection
 // across all nodes: the older one is closed with 1008. With -metrics,
 // Prometheus metrics are served at /metrics on that address (see
-// metrics.go).
+// metrics.go); with -poller, idle users' connections wait in gws's epoll
+// set instead of on a goroutine each (poller.go).
 package main
 
 import (
@@ -199,6 +200,7 @@ func newServer(chat *Chat) (*http.Server, *gws.Upgrader) {
 			// of them, or 1 MiB (the default), wait for a reader before it
 			// loses messages (SlowDrop), rather than the server's memory.
 			WriteQueueMessages: 1 << 14,
+			Poller:             usePoller,
 		},
 		CheckOrigin: func(r *gws.Request) bool {
 			// Replacing the default check must not drop it: without it any

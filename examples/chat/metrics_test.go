@@ -247,7 +247,7 @@ func TestMetrics(t *testing.T) {
 	for class, n := range map[string]float64{"normal": 1, "going_away": 3, "protocol_error": 1, "policy_violation": 1, "message_too_big": 0, "abnormal": 2, "other": 0} {
 		want["connections_closed_total{code_class="+class+"}"] = n
 	}
-	for cause, n := range map[string]float64{"peer_close": 1, "local_close": 1, "shutdown": 3, "protocol_error": 1, "io_error": 1, "heartbeat_timeout": 1, "write_timeout": 0, "slow_consumer": 0} {
+	for cause, n := range map[string]float64{"peer_close": 1, "local_close": 1, "shutdown": 3, "protocol_error": 1, "io_error": 1, "heartbeat_timeout": 1, "write_timeout": 0, "slow_consumer": 0, "memory_budget": 0} {
 		want["connections_closed_by_cause_total{cause="+cause+"}"] = n
 	}
 	got := scrape(t, metricsURL)

@@ -35,6 +35,11 @@ import (
 // directions, the path where gws inflates against Chromium's history; and
 // with compression off, where the socket must work without the extension.
 //
+// In poller mode (-poller) Chromium runs against net/http, with and
+// without compression: what a browser sends goes through the same read
+// path on every router, and the conformance and interop tests take each
+// router's connections through the poller.
+//
 // The page connects through a byte-counting relay in front of the server,
 // so that the test sees on the wire that messages were compressed, and
 // with or without context as agreed, while the server keeps a real TCP
@@ -45,21 +50,23 @@ func TestBrowser(t *testing.T) {
 	chromium := browser.LaunchChromium(t, chromiumPath)
 	t.Logf("chromium started in %v", time.Since(start).Round(time.Millisecond))
 	modes := []struct {
-		suffix             string
-		compress, takeover bool
-		codec              string
+		suffix                     string
+		compress, takeover, poller bool
+		codec                      string
 	}{
-		{"/compress", true, false, "std"},
-		{"/compress-takeover", true, true, "std"},
-		{"", false, false, "std"},
-		{"/compress-klauspost", true, false, "klauspost"},
-		{"/compress-takeover-klauspost", true, true, "klauspost"},
+		{"/compress", true, false, false, "std"},
+		{"/compress-takeover", true, true, false, "std"},
+		{"", false, false, false, "std"},
+		{"/compress-klauspost", true, false, false, "klauspost"},
+		{"/compress-takeover-klauspost", true, true, false, "klauspost"},
+		{"/poller", false, false, true, "std"},
+		{"/poller-compress-takeover", true, true, true, "std"},
 	}
 	for _, name := range slices.Sorted(maps.Keys(routers)) {
 		for _, mode := range modes {
-			// The codec lies below anything a router touches: one
-			// router is enough for it.
-			if mode.codec != "std" && name != "nethttp" {
+			// The codec lies below anything a router touches, and so
+			// does what the poller changes: one router is enough.
+			if (mode.codec != "std" || mode.poller) && name != "nethttp" {
 				continue
 			}
 			t.Run(name+mode.suffix, func(t *testing.T) {
@@ -68,6 +75,7 @@ func TestBrowser(t *testing.T) {
 				u.ServerOptions.ServerContextTakeover = mode.takeover
 				u.ServerOptions.ClientContextTakeover = mode.takeover
 				u.ServerOptions.CompressCodec = codecs[mode.codec]
+				u.ServerOptions.Poller = mode.poller
 				tap := startTap(t, startEcho(t, routers[name], u))
 				checkBrowserEcho(t, chromium, tap, mode.compress, mode.takeover)
 			})

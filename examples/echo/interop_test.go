@@ -22,20 +22,26 @@ import (
 // both directions kept, and so does -codec klauspost; those paths are all
 // core's, so one router is enough.
 //
+// In poller mode (-poller) the client runs against every router, whose
+// connections the poller takes over each in its own way, and with
+// compression and context takeover on net/http alone.
+//
 // Without node and npm the test skips, except under CI=true, where it
 // fails: a CI machine without them would otherwise pass without checking.
 func TestInterop(t *testing.T) {
 	node, dir := interopClient(t)
 	modes := []struct {
-		suffix             string
-		compress, takeover bool
-		codec              string
+		suffix                     string
+		compress, takeover, poller bool
+		codec                      string
 	}{
-		{"", false, false, "std"},
-		{"/compress", true, false, "std"},
-		{"/compress-takeover", true, true, "std"},
-		{"/compress-klauspost", true, false, "klauspost"},
-		{"/compress-takeover-klauspost", true, true, "klauspost"},
+		{"", false, false, false, "std"},
+		{"/compress", true, false, false, "std"},
+		{"/compress-takeover", true, true, false, "std"},
+		{"/compress-klauspost", true, false, false, "klauspost"},
+		{"/compress-takeover-klauspost", true, true, false, "klauspost"},
+		{"/poller", false, false, true, "std"},
+		{"/poller-compress-takeover", true, true, true, "std"},
 	}
 	for _, name := range slices.Sorted(maps.Keys(routers)) {
 		for _, mode := range modes {
@@ -52,6 +58,7 @@ func TestInterop(t *testing.T) {
 				u.ServerOptions.ServerContextTakeover = mode.takeover
 				u.ServerOptions.ClientContextTakeover = mode.takeover
 				u.ServerOptions.CompressCodec = codecs[mode.codec]
+				u.ServerOptions.Poller = mode.poller
 				done := make(chan error, 1)
 				go func() { done <- routers[name](ln, u, wstest.Echo{}) }()
 				defer func() {

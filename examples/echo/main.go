@@ -6,7 +6,10 @@
 //
 // With -compress it accepts permessage-deflate (RFC 7692), for
 // Autobahn's sections 12 and 13; -codec klauspost compresses with
-// github.com/klauspost/compress instead of the standard library.
+// github.com/klauspost/compress instead of the standard library. -poller
+// parks idle connections in gws's epoll set instead of on a goroutine
+// each (Linux), and -memory-budget 256MiB bounds what all connections hold
+// in messages being received and in write queues (memory.go).
 //
 // With -tls it serves HTTPS and HTTP/2 on a self-signed certificate made at
 // start-up (its fingerprint is printed), with a page at every other GET;
@@ -81,6 +84,7 @@ func main() {
 		os.Exit(2)
 	}
 	u.ServerOptions.CompressCodec = c
+	applyMemoryFlags(u.ServerOptions)
 	if err := serve(ln, u, wstest.Echo{}); err != nil && !errors.Is(err, net.ErrClosed) {
 		log.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,18 +80,21 @@ func memoryInUse() memory {
 	return memory{int64(m.HeapInuse), int64(m.StackInuse), resident * int64(os.Getpagesize())}
 }
 
-// clientProcess is a child process holding idle connections.
-type clientProcess struct {
+// childProcess is this test binary run again as a process of its own, so
+// that its memory is not counted with the test's (idle clients, a server
+// whose memory is measured): it runs one test, with env set, says one line
+// and ends when its standard input closes.
+type childProcess struct {
 	cmd   *exec.Cmd
 	stdin io.Closer
 }
 
-// idleClients starts a child process that opens n connections to addr and
-// keeps them open and silent until close.
-func idleClients(t *testing.T, addr string, n int) *clientProcess {
+// startChild starts the test named test as a child process and returns
+// it with its first line of output.
+func startChild(t *testing.T, test string, env ...string) (*childProcess, string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestIdleClients$")
-	cmd.Env = append(os.Environ(), "GWS_IDLE_CLIENTS_ADDR="+addr, "GWS_IDLE_CLIENTS="+strconv.Itoa(n))
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$")
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -103,20 +107,33 @@ func idleClients(t *testing.T, addr string, n int) *clientProcess {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	p := &childProcess{cmd: cmd, stdin: stdin}
 	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || line != "ready\n" {
+	if err != nil {
 		stdin.Close()
 		cmd.Wait()
-		t.Fatalf("client process: %q, %v", line, err)
+		t.Fatalf("%s: %v", test, err)
 	}
-	return &clientProcess{cmd: cmd, stdin: stdin}
+	return p, strings.TrimSuffix(line, "\n")
 }
 
-func (p *clientProcess) close(t *testing.T) {
+// idleClients starts a child process that opens n connections to addr and
+// keeps them open and silent until close.
+func idleClients(t *testing.T, addr string, n int) *childProcess {
+	t.Helper()
+	p, line := startChild(t, "TestIdleClients", "GWS_IDLE_CLIENTS_ADDR="+addr, "GWS_IDLE_CLIENTS="+strconv.Itoa(n))
+	if line != "ready" {
+		p.close(t)
+		t.Fatalf("client process: %q", line)
+	}
+	return p
+}
+
+func (p *childProcess) close(t *testing.T) {
 	t.Helper()
 	p.stdin.Close()
 	if err := p.cmd.Wait(); err != nil {
-		t.Fatalf("client process: %v", err)
+		t.Fatalf("child process: %v", err)
 	}
 }
 

@@ -39,6 +39,7 @@ gws_bytes_sent_total{upgrader="chat"} 0
 gws_connections_closed_by_cause_total{cause="heartbeat_timeout",upgrader="chat"} 0
 gws_connections_closed_by_cause_total{cause="io_error",upgrader="chat"} 0
 gws_connections_closed_by_cause_total{cause="local_close",upgrader="chat"} 0
+gws_connections_closed_by_cause_total{cause="memory_budget",upgrader="chat"} 0
 gws_connections_closed_by_cause_total{cause="peer_close",upgrader="chat"} 0
 gws_connections_closed_by_cause_total{cause="protocol_error",upgrader="chat"} 0
 gws_connections_closed_by_cause_total{cause="shutdown",upgrader="chat"} 0

@@ -30,7 +30,7 @@ func Example() {
 	// Output:
 	// COUNTER gws_bytes_received_total 1
 	// COUNTER gws_bytes_sent_total 1
-	// COUNTER gws_connections_closed_by_cause_total 8
+	// COUNTER gws_connections_closed_by_cause_total 9
 	// COUNTER gws_connections_closed_total 7
 	// GAUGE gws_connections_open 1
 	// COUNTER gws_connections_total 1

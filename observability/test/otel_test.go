@@ -58,9 +58,9 @@ func TestInstrumentOptions(t *testing.T) {
 			}
 		}
 	}
-	// 8 one-series counters and gauges, 6 reasons, 7 classes, 8 causes.
-	if points != 8+6+7+8 {
-		t.Errorf("%d series, want 29", points)
+	// 8 one-series counters and gauges, 6 reasons, 7 classes, 9 causes.
+	if points != 8+6+7+9 {
+		t.Errorf("%d series, want 30", points)
 	}
 
 	if err := reg.Unregister(); err != nil {

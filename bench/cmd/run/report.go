@@ -208,8 +208,12 @@ func (r *results) markdown(head string) string {
 			if sc.Compress {
 				extra = "reply on the wire"
 			}
-			fmt.Fprintf(&b, "| library | %s | %s per server CPU-s | server CPU s | load CPU | %s | ×gws | ×lxzan | ×gws per CPU | ×lxzan per CPU |\n", u, strings.TrimSuffix(u, "/s"), extra)
-			b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+			lat := ""
+			if sc.Mode == loadgen.ModeEcho {
+				lat = " round trip p50 | p99 |"
+			}
+			fmt.Fprintf(&b, "| library | %s | %s per server CPU-s | server CPU s | load CPU |%s %s | ×gws | ×lxzan | ×gws per CPU | ×lxzan per CPU |\n", u, strings.TrimSuffix(u, "/s"), lat, extra)
+			b.WriteString("|---|--:|--:|--:|--:|" + strings.Repeat("--:|", strings.Count(lat, "|")) + "--:|--:|--:|--:|--:|\n")
 		}
 		rates := func(st stats) string {
 			return fmt.Sprintf("%s | %s | %s | %s",
@@ -245,8 +249,12 @@ func (r *results) markdown(head string) string {
 				if sc.Compress {
 					extra = fmt.Sprintf("%.0f B", st.replyBytes)
 				}
-				fmt.Fprintf(&b, "| %s | %s | %s | %.2f | %.0f%% | %s | %s |\n", name,
-					count(st.rate), count(st.perCPU), st.cpu, st.loadPct, extra, rates(st))
+				lat := ""
+				if sc.Mode == loadgen.ModeEcho {
+					lat = fmt.Sprintf(" %s | %s |", millis(st.p50), millis(st.p99))
+				}
+				fmt.Fprintf(&b, "| %s | %s | %s | %.2f | %.0f%% |%s %s | %s |\n", name,
+					count(st.rate), count(st.perCPU), st.cpu, st.loadPct, lat, extra, rates(st))
 			}
 		}
 		if sk := r.skipped(sc); len(sk) > 0 {

@@ -44,7 +44,7 @@ func (s scenario) supports(lib string) bool {
 	if err != nil {
 		return false
 	}
-	if s.Compress && !l.CanCompress || !s.Compress && l.CompressOnly {
+	if s.Compress && !l.CanCompress || !s.Compress && l.CompressOnly || l.IdleOnly && s.Mode != loadgen.ModeIdle {
 		return false
 	}
 	return s.Mode != loadgen.ModeBroadcast || l.CanBroadcast

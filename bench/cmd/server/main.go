@@ -18,6 +18,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -32,6 +33,7 @@ func main() {
 	broker := flag.String("broker", "", "room: the nats:// URL of the cluster's broker (default: a node alone)")
 	compress := flag.Bool("compress", false, "accept permessage-deflate")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file until the server is stopped")
+	memprofile := flag.String("memprofile", "", "write a heap profile to this file on SIGUSR1 (what idle connections hold)")
 	flag.Parse()
 
 	l, err := servers.Lookup(*lib)
@@ -64,6 +66,9 @@ func main() {
 		}
 		pprof.StartCPUProfile(f)
 	}
+	if *memprofile != "" {
+		writeHeapProfiles(*memprofile)
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	go func() {
@@ -79,4 +84,27 @@ func main() {
 func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "server:", err)
 	os.Exit(1)
+}
+
+// writeHeapProfiles writes the heap profile to file each time the process
+// gets SIGUSR1, after a garbage collection, with every allocation sampled
+// from the start, so that what a connection holds can be told apart:
+//
+//	kill -USR1 PID; go tool pprof -sample_index=inuse_space -top SERVER FILE
+func writeHeapProfiles(file string) {
+	runtime.MemProfileRate = 1
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	go func() {
+		for range usr1 {
+			runtime.GC()
+			f, err := os.Create(file)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "server:", err)
+				continue
+			}
+			pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}()
 }

@@ -44,9 +44,12 @@ func runEcho(cfg Config) (Result, error) {
 		return r, err
 	}
 	p.start(p.loop)
+	from := time.Now().Add(cfg.Warmup)
 	err = measure(cfg, &p.count, &r)
+	to := time.Now()
 	p.halt()
 	p.fails.fill(&r)
+	r.LatencyP50, r.LatencyP99 = percentiles(p.latencies, from, to)
 	return r, err
 }
 

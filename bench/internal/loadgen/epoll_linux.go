@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // epollConn is one connection as the event loop sees it.
@@ -17,6 +18,10 @@ type epollConn struct {
 	pending int   // bytes of frames not yet written because the socket was full
 	got     int64 // broadcast: messages received
 	dead    bool
+	// echo: when the messages in flight were sent, oldest first, in
+	// nanoseconds since the pump started; a ring of InFlight entries.
+	sent  []int64
+	first int
 }
 
 // epollPump drives every connection from one OS thread with level-triggered
@@ -34,9 +39,10 @@ type epollPump struct {
 	done   chan struct{}
 	fails  failures
 	active int
-	// latencies are the broadcasts' fan-out times, written by the pump's
-	// goroutine and read once it has halted.
+	// latencies are the broadcasts' fan-out times or the echoes' round
+	// trips, written by the pump's goroutine and read once it has halted.
 	latencies []latency
+	t0        time.Time // the origin of epollConn.sent
 }
 
 // newEpollPump takes over conns: their descriptors are duplicated out of
@@ -124,12 +130,20 @@ func (p *epollPump) start(loop func()) {
 }
 
 // loop is the echo: it fills every connection's pipe, then sends a message
-// for every reply.
+// for every reply, and notes each reply's round trip (one clock reading
+// per batch of replies: the pump must stay cheap).
 func (p *epollPump) loop() {
+	k := p.c.cfg.InFlight
+	p.t0 = time.Now()
 	for i := range p.conns {
+		cn := &p.conns[i]
+		cn.sent = make([]int64, k)
+		t := int64(time.Since(p.t0))
+		for j := range cn.sent {
+			cn.sent[j] = t
+		}
 		p.send(i, len(p.c.frames))
 	}
-	k := p.c.cfg.InFlight
 	fl := len(p.c.frame)
 	p.run(func(int) error { return errors.New("server closed the connection") },
 		func(i int, cn *epollConn, m int) int64 {
@@ -138,6 +152,13 @@ func (p *epollPump) loop() {
 				return 0
 			}
 			if m > 0 {
+				now := time.Now()
+				t := int64(now.Sub(p.t0))
+				for range m {
+					p.latencies = append(p.latencies, latency{at: now, d: time.Duration(t - cn.sent[cn.first])})
+					cn.sent[cn.first] = t // the message sent for this reply
+					cn.first = (cn.first + 1) % k
+				}
 				p.send(i, cn.pending+m*fl)
 			}
 			return int64(m)

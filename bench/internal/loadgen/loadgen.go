@@ -74,9 +74,11 @@ type Result struct {
 	SetupSecs  float64 `json:"setup_secs"`  // time to open and check every connection
 	ReplyBytes int64   `json:"reply_bytes"` // size on the wire of the first reply checked (echo)
 	Errors     int64   `json:"errors"`      // connections or iterations that failed in the window
-	// LatencyP50 and LatencyP99 are, for broadcasts, the median and 99th
-	// percentile of the time from sending one to its arrival at the last
-	// connection, in seconds, over those completed in the window.
+	// LatencyP50 and LatencyP99 are the median and 99th percentile, in
+	// seconds, over those completed in the window, of the time from sending
+	// a broadcast to its arrival at the last connection, and in echo of a
+	// message's round trip (from the write that sent it to the read that
+	// brought its echo back).
 	LatencyP50 float64 `json:"latency_p50,omitempty"`
 	LatencyP99 float64 `json:"latency_p99,omitempty"`
 	FirstError string  `json:"first_error"` // the first of them, to say why

@@ -32,6 +32,16 @@ func tier(n int) int {
 	return s - minShift
 }
 
+// Cap returns the capacity of the buffer Get(n) returns: n rounded up to a
+// power of two, or n itself past the largest tier. What a buffer costs can
+// thus be counted before it is taken.
+func Cap(n int) int {
+	if t := tier(n); t >= 0 {
+		return 1 << (t + minShift)
+	}
+	return n
+}
+
 // Get returns a buffer of length n. Its capacity is n rounded up to a power
 // of two; past 16 MiB it is a fresh allocation of exactly n.
 func Get(n int) *[]byte {
@@ -74,24 +84,48 @@ func Put(b *[]byte) {
 // message at the limit holds at its peak is then its final buffer and the
 // largest tier, not also a buffer of half its size). The result always
 // holds len+n.
-func Grow(b *[]byte, n, most int) *[]byte {
+func Grow(b *[]byte, n, most int) *[]byte { return grow(b, n, most, true) }
+
+// GrowAndDrop is Grow, leaving the buffer it moves from to the garbage
+// collector instead of the pool. Under a memory budget the buffers a
+// growing message leaves behind must not pile up in the pool, where no
+// one counts them: many messages growing at once each leave one of every
+// size below theirs.
+func GrowAndDrop(b *[]byte, n, most int) *[]byte { return grow(b, n, most, false) }
+
+func grow(b *[]byte, n, most int, pool bool) *[]byte {
 	l := len(*b)
-	if l+n <= cap(*b) {
+	c := GrowCap(l, cap(*b), n, most)
+	if c == cap(*b) {
 		return b
 	}
 	var nb *[]byte
 	if tier(l+n) >= 0 {
 		nb = Get(l + n)
 	} else {
-		c := 2 * cap(*b)
-		if c >= most/2 {
-			c = most
-		}
-		s := make([]byte, l+n, max(l+n, c))
+		s := make([]byte, l+n, c)
 		nb = &s
 	}
 	copy(*nb, *b)
 	*nb = (*nb)[:l]
-	Put(b)
+	if pool {
+		Put(b)
+	}
 	return nb
+}
+
+// GrowCap returns the capacity of the buffer Grow returns for a buffer of
+// length l and capacity c that needs n more bytes, without growing it.
+func GrowCap(l, c, n, most int) int {
+	switch {
+	case l+n <= c:
+		return c
+	case tier(l+n) >= 0:
+		return Cap(l + n)
+	}
+	c *= 2
+	if c >= most/2 {
+		c = most
+	}
+	return max(l+n, c)
 }

@@ -71,3 +71,26 @@ func TestGrowPastTiersIsLinear(t *testing.T) {
 	}
 	t.Logf("%d moves copied %d MiB", moves, copied>>20)
 }
+
+// TestCapsAgree checks that Cap and GrowCap announce the capacities Get
+// and Grow then deliver, which the memory budget counts before taking.
+func TestCapsAgree(t *testing.T) {
+	for _, n := range []int{0, 1, 64, 65, 4096, 16 << 20, 16<<20 + 1} {
+		b := Get(n)
+		if cap(*b) != Cap(n) {
+			t.Errorf("Cap(%d) = %d, Get gave %d", n, Cap(n), cap(*b))
+		}
+		Put(b)
+	}
+	const most = 64 << 20
+	b := Get(100)
+	for len(*b) < most {
+		n := min(64<<10, most-len(*b))
+		want := GrowCap(len(*b), cap(*b), n, most)
+		b = Grow(b, n, most)
+		if cap(*b) != want {
+			t.Fatalf("at %d bytes: GrowCap %d, Grow gave %d", len(*b), want, cap(*b))
+		}
+		*b = (*b)[:len(*b)+n]
+	}
+}
