@@ -86,8 +86,8 @@ func encodeClose(code Code, reason []byte) *[]byte {
 }
 
 // readClose handles the peer's close frame: it checks the payload (RFC 6455
-// §5.5.1, §7.4), answers with the same code unless gws started the closing
-// handshake, and ends the read loop.
+// §5.5.1, §7.4), keeps the code for finish to answer with (unless gws
+// started the closing handshake), and ends the read loop.
 func (c *Conn) readClose(p []byte) error {
 	code := CloseNoStatus
 	var reason []byte
@@ -106,9 +106,6 @@ func (c *Conn) readClose(p []byte) error {
 	}
 	c.r.peerCode = code
 	c.r.peerReason = append([]byte(nil), reason...)
-	if err := c.sendClose(code, nil); err != nil && !errors.Is(err, errClosed) {
-		return err
-	}
 	return errPeerClosed
 }
 
@@ -121,6 +118,15 @@ func (c *Conn) finish(err error) {
 	// The read loop returns its *CloseError unwrapped: a type assertion,
 	// unlike errors.As, costs no allocation on the way out of every
 	// connection.
+	if errors.Is(err, errPeerClosed) {
+		// The answer to the peer's close goes out here, not in readClose:
+		// this is the read loop's own depth, where the frames that parsed
+		// the close no longer take stack, and a goroutine that started at
+		// 2 KB does not have to grow on the way out of every connection.
+		if serr := c.sendClose(c.r.peerCode, nil); serr != nil && !errors.Is(serr, errClosed) {
+			err = serr
+		}
+	}
 	ce, _ := err.(*CloseError)
 	le, werr := c.localErr.Load(), error(nil)
 	switch {
