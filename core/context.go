@@ -2,11 +2,10 @@ package gws
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"net/http"
+	"reflect"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 )
@@ -173,29 +172,58 @@ type serverAddr struct {
 	laddr string
 }
 
-// netHTTPChain is how net/http's request context describes itself (its
-// String), around the local address.
-const (
-	netHTTPChainStart = "context.Background.WithValue(net/http context value http-server, *http.Server).WithValue(net/http context value local-addr, "
-	netHTTPChainEnd   = ").WithCancel.WithCancel"
-)
+// The context types net/http's request context is built of, outermost
+// first, found by what the context package returns rather than by name.
+// ok is false if a context's parent is not its first, embedded field, as
+// the walk in values expects; every request context is then kept whole.
+var netHTTPChain, netHTTPChainOK = func() ([]reflect.Type, bool) {
+	cctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	cancelT := reflect.TypeOf(cctx)
+	valueT := reflect.TypeOf(context.WithValue(context.Background(), serverAddr{}, nil))
+	for _, t := range []reflect.Type{cancelT, valueT} {
+		if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct || t.Elem().NumField() == 0 {
+			return nil, false
+		}
+		if f := t.Elem().Field(0); !f.Anonymous || f.Type != reflect.TypeFor[context.Context]() {
+			return nil, false
+		}
+	}
+	return []reflect.Type{cancelT, cancelT, valueT, valueT, reflect.TypeOf(context.Background())}, true
+}()
+
+// isNetHTTPChain reports whether ctx is, layer by layer, the chain
+// net/http builds: WithCancel, WithCancel, two WithValue, Background. It
+// walks the layers' types instead of comparing the chain's description
+// (fmt.Sprint of it cost 6 % of a poller-mode handshake's CPU).
+func isNetHTTPChain(ctx context.Context) bool {
+	if !netHTTPChainOK {
+		return false
+	}
+	v := reflect.ValueOf(ctx)
+	for i, t := range netHTTPChain {
+		if !v.IsValid() || v.Type() != t {
+			return false
+		}
+		if i < len(netHTTPChain)-1 {
+			v = v.Elem().Field(0).Elem()
+		}
+	}
+	return true
+}
 
 // values returns the shared context for ctx, or ctx itself when it holds
-// more than net/http's own values. It relies on the context package's
-// descriptions of its contexts: were they to change, every request
-// context would be kept whole, which is correct, only larger
+// more than net/http's own values. It relies on how the context package
+// builds its contexts: were that to change, every request context would
+// be kept whole, which is correct, only larger
 // (TestPollerDropsNetHTTPContext would say so).
 func (v *netHTTPValues) values(ctx context.Context) context.Context {
 	srv, ok := ctx.Value(http.ServerContextKey).(*http.Server)
 	laddr, ok2 := ctx.Value(http.LocalAddrContextKey).(net.Addr)
-	if !ok || !ok2 {
+	if !ok || !ok2 || !isNetHTTPChain(ctx) {
 		return ctx
 	}
-	desc := fmt.Sprint(ctx)
-	if !strings.HasPrefix(desc, netHTTPChainStart) || !strings.HasSuffix(desc, netHTTPChainEnd) {
-		return ctx
-	}
-	key := serverAddr{srv, desc[len(netHTTPChainStart) : len(desc)-len(netHTTPChainEnd)]}
+	key := serverAddr{srv, laddr.String()}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	shared, ok := v.ctxs[key]

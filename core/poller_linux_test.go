@@ -171,6 +171,11 @@ func TestPollerDropsNetHTTPContext(t *testing.T) {
 		if r.URL.Query().Get("span") != "" {
 			r = r.WithContext(context.WithValue(r.Context(), key{}, "span"))
 		}
+		if r.URL.Query().Get("cancel") != "" {
+			ctx, cancel := context.WithCancel(r.Context())
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
 		u.Upgrade(context.Background(), w, r, h)
 	})}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -211,6 +216,14 @@ func TestPollerDropsNetHTTPContext(t *testing.T) {
 	}
 	if traced.ctx.values == plain1.ctx.values {
 		t.Error("a request context with a value of its own was replaced by the shared one")
+	}
+	c, resp = dial(t, addr, "/ws?cancel=1", nil, nil)
+	clients = append(clients, c)
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if wrapped := <-h.conns; wrapped.ctx.values == plain1.ctx.values {
+		t.Error("a request context with a layer of its own (WithCancel) was replaced by the shared one")
 	}
 }
 
