@@ -7,9 +7,10 @@ import (
 	"os"
 )
 
-// dupFile returns a duplicate of nc's socket as an *os.File, or nil when
-// nc has none.
-func dupFile(nc net.Conn) *os.File {
+// dupConn returns a connection over a duplicate of nc's socket, which
+// fasthttp's Close does not affect, or nil when nc has none or the
+// system cannot make a net.Conn from one (Windows).
+func dupConn(nc net.Conn) net.Conn {
 	fc, ok := nc.(interface{ File() (*os.File, error) })
 	if !ok {
 		return nil
@@ -18,5 +19,10 @@ func dupFile(nc net.Conn) *os.File {
 	if err != nil {
 		return nil
 	}
-	return f
+	defer f.Close()
+	own, err := net.FileConn(f)
+	if err != nil {
+		return nil
+	}
+	return own
 }

@@ -34,7 +34,9 @@
 // the adapter takes bytes fasthttp had buffered, duplicates the descriptor
 // so that fasthttp may close its own, and returns from the hijack handler
 // at once; the connection then holds no fasthttp state and no read buffer
-// while idle, with or without Server.KeepHijackedConns. Other connections
+// while idle, with or without Server.KeepHijackedConns (Conn.NetConn is
+// then the adapter's net.Conn over the duplicate, not a *net.TCPConn; its
+// addresses are the connection's). Other connections
 // (TLS) run their events inside the hijack handler. With 2,000 idle
 // connections on Linux, heap and goroutine stacks come to about 3.3 KB per
 // connection, as on net/http, against 17 KB when the events run inside the

@@ -45,13 +45,8 @@ func detach(nc net.Conn) (own net.Conn, buffered []byte, ok bool) {
 	if u, isHijack := nc.(interface{ UnsafeConn() net.Conn }); isHijack {
 		raw = u.UnsafeConn()
 	}
-	f := dupFile(raw)
-	if f == nil {
-		return nil, nil, false
-	}
-	defer f.Close()
-	own, err := net.FileConn(f)
-	if err != nil {
+	own = dupConn(raw)
+	if own == nil {
 		return nil, nil, false
 	}
 	// nc reads from fasthttp's buffer first; with a deadline in the past
