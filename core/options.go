@@ -143,11 +143,11 @@ type ServerOptions struct {
 	// Poller parks connections that wait for data in an epoll set (Linux)
 	// instead of on a goroutine each: an idle connection then holds no
 	// goroutine and no read buffer, and gws takes its socket's descriptor
-	// over, so the runtime's poller holds nothing for it either. At 10,000
-	// idle connections a server's resident memory grows by 1.2–1.4 KB per
-	// connection in poller mode, against 6.1 KB in goroutine mode
-	// (BENCHMARKS.md); a request context holding values of the
-	// application's adds about 0.8 KB, since Conn.Context keeps it. Connections with data are served by a pool of
+	// over, so the runtime's poller holds nothing for it either: an idle
+	// connection costs about a quarter of the memory it does in goroutine
+	// mode (BENCHMARKS.md has the figures), more when the request's
+	// context holds values of the application's, since Conn.Context keeps
+	// them. Connections with data are served by a pool of
 	// goroutines the Upgrader's connections share, one goroutine at a
 	// time per connection and in order: events, middleware, options,
 	// deadlines and Shutdown behave as in goroutine mode. A handler that
