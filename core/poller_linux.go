@@ -457,12 +457,52 @@ func (c *Conn) abandonPolled() {
 	}
 }
 
-// writeBuffers writes v to the socket with writev(2).
+// writeBuffers writes v to the socket with writev(2). In goroutine mode
+// it goes through c.raw rather than net.Buffers.WriteTo, which uses
+// writev only on the standard library's own connections: the one
+// gwsfasthttp hands over is an *os.File, on which WriteTo made a write(2)
+// per buffer, two per large frame and one per queued frame in a batch.
 func (c *Conn) writeBuffers(v *net.Buffers) (int64, error) {
 	if c.pc != nil {
 		return c.pc.writeBuffers(v)
 	}
-	return v.WriteTo(c.nc)
+	if c.raw == nil {
+		return v.WriteTo(c.nc)
+	}
+	q := c.queue()
+	q.wv, q.wn, q.werr = v, 0, 0
+	err := c.raw.Write(q.writevFn)
+	n, errno := q.wn, q.werr
+	q.wv = nil
+	if err == nil && errno != 0 {
+		err = os.NewSyscallError("writev", errno)
+	}
+	return n, err
+}
+
+// bindWritev binds writev once per queue, so that writeBuffers does not
+// allocate a callback per write.
+func (q *writeQueue) bindWritev() { q.writevFn = q.writev }
+
+// writev is the callback of c.raw.Write for writeBuffers: it writes q.wv
+// until all is written or a write fails, and waits for the runtime's
+// poller while the socket is full.
+func (q *writeQueue) writev(fd uintptr) bool {
+	for len(*q.wv) > 0 {
+		n, e := sysWritev(fd, *q.wv)
+		switch {
+		case e == syscall.EINTR:
+			continue
+		case e == syscall.EAGAIN:
+			return false
+		case e != 0:
+			q.werr = e
+			return true
+		}
+		q.wn += int64(n)
+		consume(q.wv, int(n))
+	}
+	return true
 }
 
 // pollerFor returns the group's poller, starting it if there is none, and

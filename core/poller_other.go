@@ -19,5 +19,6 @@ func (c *Conn) startPolled() bool                          { return false }
 func (c *Conn) pollWake()                                  {}
 func (c *Conn) abandonPolled()                             {}
 func (c *Conn) writeBuffers(v *net.Buffers) (int64, error) { return v.WriteTo(c.nc) }
+func (q *writeQueue) bindWritev()                          {}
 
 func (pc *pollConn) writeLoop(func(fd uintptr) bool) error { return nil }

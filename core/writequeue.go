@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gwsgo/gws/core/internal/bufpool"
@@ -30,6 +31,13 @@ type writeQueue struct {
 	vec     net.Buffers               // frames of the batch being written, guarded by Conn.wmu
 	out     net.Buffers               // what writev consumes; a field so it does not escape per call
 	hdr     [frame.MaxHeaderSize]byte // the header writeLarge sends; guarded by Conn.wmu
+
+	// writeBuffers' state for its callback, bound once (Linux, goroutine
+	// mode); guarded by Conn.wmu.
+	writevFn func(fd uintptr) bool
+	wv       *net.Buffers
+	wn       int64
+	werr     syscall.Errno
 }
 
 // queue returns the connection's write queue, made on first use: many
@@ -38,7 +46,9 @@ func (c *Conn) queue() *writeQueue {
 	if q := c.wq.Load(); q != nil {
 		return q
 	}
-	c.wq.CompareAndSwap(nil, new(writeQueue))
+	q := new(writeQueue)
+	q.bindWritev()
+	c.wq.CompareAndSwap(nil, q)
 	return c.wq.Load()
 }
 
