@@ -236,23 +236,39 @@ func (pc *pollConn) writeBuffers(v *net.Buffers) (int64, error) {
 	defer pc.decref()
 	var written int64
 	waited := false
-	for len(*v) > 0 {
-		n, e := sysWritev(uintptr(pc.fd), *v)
-		switch {
-		case e == syscall.EINTR:
-			continue
-		case e == syscall.EAGAIN:
+	for {
+		n, e := writevSome(uintptr(pc.fd), v)
+		written += n
+		switch e {
+		case 0:
+			return written, nil
+		case syscall.EAGAIN:
 			if err := pc.waitWritable(&waited); err != nil {
 				return written, err
 			}
-			continue
-		case e != 0:
+		default:
 			return written, pc.opError("writev", os.NewSyscallError("writev", e))
+		}
+	}
+}
+
+// writevSome writes v to fd with writev(2), consuming it, until all of it
+// is written or a call fails with other than EINTR (EAGAIN: the socket is
+// full); it returns what it wrote and that failure.
+func writevSome(fd uintptr, v *net.Buffers) (int64, syscall.Errno) {
+	var written int64
+	for len(*v) > 0 {
+		n, e := sysWritev(fd, *v)
+		if e == syscall.EINTR {
+			continue
+		}
+		if e != 0 {
+			return written, e
 		}
 		written += int64(n)
 		consume(v, int(n))
 	}
-	return written, nil
+	return written, 0
 }
 
 // consume drops the first n bytes of v, as writev(2) wrote them.

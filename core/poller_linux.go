@@ -488,20 +488,12 @@ func (q *writeQueue) bindWritev() { q.writevFn = q.writev }
 // until all is written or a write fails, and waits for the runtime's
 // poller while the socket is full.
 func (q *writeQueue) writev(fd uintptr) bool {
-	for len(*q.wv) > 0 {
-		n, e := sysWritev(fd, *q.wv)
-		switch {
-		case e == syscall.EINTR:
-			continue
-		case e == syscall.EAGAIN:
-			return false
-		case e != 0:
-			q.werr = e
-			return true
-		}
-		q.wn += int64(n)
-		consume(q.wv, int(n))
+	n, e := writevSome(fd, q.wv)
+	q.wn += n
+	if e == syscall.EAGAIN {
+		return false
 	}
+	q.werr = e
 	return true
 }
 
