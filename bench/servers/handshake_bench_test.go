@@ -1,14 +1,9 @@
 package servers
 
 import (
-	"bufio"
 	"bytes"
-	"io"
 	"net"
-	"net/http"
 	"testing"
-
-	"github.com/valyala/fasthttp"
 )
 
 // BenchmarkHandshake opens a connection, sends an opening handshake, reads
@@ -20,17 +15,12 @@ import (
 //
 //	go test -run ^$ -bench Handshake -benchmem ./bench/servers
 func BenchmarkHandshake(b *testing.B) {
-	floors := map[string]Serve{"floor-nethttp": serveFloorHTTP, "floor-fasthttp": serveFloorFastHTTP}
-	names := append([]string{"floor-nethttp", "floor-fasthttp"}, Names()...)
-	for _, name := range names {
-		serve, ok := floors[name]
-		if !ok {
-			l, _ := Lookup(name)
-			if !l.WebSocket {
-				continue
-			}
-			serve = l.Serve
+	for _, name := range Names() {
+		l, _ := Lookup(name)
+		if !l.WebSocket {
+			continue
 		}
+		serve := l.Serve
 		b.Run(name, func(b *testing.B) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
@@ -74,36 +64,4 @@ func handshake(b *testing.B, addr string) {
 	if !bytes.HasPrefix(head[:n], []byte("HTTP/1.1 101 ")) {
 		b.Fatalf("answer %q", head[:n])
 	}
-}
-
-const fixed101 = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-	"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
-
-// serveFloorHTTP takes every request's connection over and writes a fixed
-// 101, then reads until the client closes, as a WebSocket read loop would:
-// what any library on net/http pays at least.
-func serveFloorHTTP(ln net.Listener, _ Options) error {
-	return serveHTTP(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		nc, _, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			return
-		}
-		io.WriteString(nc, fixed101)
-		go func() {
-			io.Copy(io.Discard, nc)
-			nc.Close()
-		}()
-	}))
-}
-
-// serveFloorFastHTTP is serveFloorHTTP on fasthttp.
-func serveFloorFastHTTP(ln net.Listener, _ Options) error {
-	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
-		ctx.HijackSetNoResponse(true)
-		ctx.Hijack(func(nc net.Conn) {
-			io.WriteString(nc, fixed101)
-			io.Copy(io.Discard, bufio.NewReader(nc))
-		})
-	}}
-	return srv.Serve(ln)
 }

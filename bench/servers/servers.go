@@ -56,6 +56,9 @@ type Library struct {
 	// that differs from another only in its router, which matters for
 	// what an idle connection holds and little for anything else.
 	IdleOnly bool
+	// ConnRateOnly runs the library in the handshake scenario alone: a
+	// floor that completes handshakes and closes and does nothing else.
+	ConnRateOnly bool
 }
 
 var registry = map[string]Library{}
@@ -81,7 +84,7 @@ func Lookup(name string) (Library, error) {
 
 // Names lists the registered libraries in the order tables show them: ours
 // first, then the reference rival, then the others, the servers on Fiber,
-// and the TCP floor last.
+// the handshake floors, and the TCP floor last.
 func Names() []string {
 	names := make([]string, 0, len(registry))
 	for n := range registry {
@@ -113,8 +116,10 @@ func rank(name string) int {
 		return 3
 	case "fiber":
 		return 4
-	case "tcp":
+	case "floor-nethttp", "floor-fasthttp":
 		return 5
+	case "tcp":
+		return 6
 	}
 	return 2
 }

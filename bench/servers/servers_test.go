@@ -24,6 +24,7 @@ func TestServersUnderLoad(t *testing.T) {
 		{"echo", servers.Options{}, loadgen.Config{Mode: loadgen.ModeEcho, Conns: 20, InFlight: 2, Size: 300}},
 		{"broadcast", servers.Options{Broadcast: true}, loadgen.Config{Mode: loadgen.ModeBroadcast, Conns: 20, InFlight: 4, Size: 16}},
 		{"deflate", servers.Options{Compress: true}, loadgen.Config{Mode: loadgen.ModeEcho, Conns: 20, InFlight: 1, Size: 4 << 10, Compress: true}},
+		{"connrate", servers.Options{}, loadgen.Config{Mode: loadgen.ModeConnRate, Conns: 4, Size: 16}},
 	}
 	for _, name := range servers.Names() {
 		l, err := servers.Lookup(name)
@@ -31,7 +32,8 @@ func TestServersUnderLoad(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, m := range modes {
-			if m.o.Broadcast && !l.CanBroadcast || m.o.Compress && !l.CanCompress {
+			if m.o.Broadcast && !l.CanBroadcast || m.o.Compress && !l.CanCompress ||
+				l.ConnRateOnly && m.cfg.Mode != loadgen.ModeConnRate {
 				continue
 			}
 			t.Run(name+"/"+m.name, func(t *testing.T) {

@@ -44,7 +44,8 @@ func (s scenario) supports(lib string) bool {
 	if err != nil {
 		return false
 	}
-	if s.Compress && !l.CanCompress || !s.Compress && l.CompressOnly || l.IdleOnly && s.Mode != loadgen.ModeIdle {
+	if s.Compress && !l.CanCompress || !s.Compress && l.CompressOnly || l.IdleOnly && s.Mode != loadgen.ModeIdle ||
+		l.ConnRateOnly && s.Mode != loadgen.ModeConnRate {
 		return false
 	}
 	return s.Mode != loadgen.ModeBroadcast || l.CanBroadcast
