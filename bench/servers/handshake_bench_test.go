@@ -20,14 +20,13 @@ func BenchmarkHandshake(b *testing.B) {
 		if !l.WebSocket {
 			continue
 		}
-		serve := l.Serve
 		b.Run(name, func(b *testing.B) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer ln.Close()
-			go serve(ln, Options{})
+			go l.Serve(ln, Options{})
 			addr := ln.Addr().String()
 			handshake(b, addr) // the server's first connection builds its pools
 			b.ReportAllocs()
